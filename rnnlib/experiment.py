@@ -1,0 +1,302 @@
+"""One experiment, from a config to its result (design.md sections 3-4).
+
+:class:`ExperimentConfig` names everything that determines an experiment; the
+same config (and seed) gives the same numbers.  :func:`run_experiment` samples the
+data, draws the concept and the RNN, trains, and measures.  Errors are
+*standardized*: the mean over labelled outputs of MSE / Var(y), so 1.0 is the error
+of predicting the mean.  Targets are centred and scaled with training-set
+statistics before training (the network has no bias), which leaves standardized
+errors unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._checks import check_choice, check_float, check_int
+from .concept import AdditiveConcept
+from .rnn import ElmanRNN
+from .smooth import smooth_function
+from .tokens import embed, sample_tokens
+from .training import TRAINABLE, predict, standardized_mse, train_sgd, practical_step_size
+
+__all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "run_experiment",
+           "derive_seed"]
+
+
+def derive_seed(seed: int, stream: str) -> int:
+    """An independent 32-bit seed for one random stream (model, data, concept, ...) of ``seed``."""
+    tag = int.from_bytes(stream.encode(), "little") % (2 ** 32)
+    return int(np.random.SeedSequence([seed, tag]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that determines one experiment. The defaults learn (test MSE well below 1).
+
+    Attributes:
+        length: ``L``, positions including the start token.
+        width: ``m``, hidden neurons.
+        n_train, n_test: training samples ``N`` and held-out samples.
+        token_dim: dimension of a raw token ``x*`` (the network input has one more).
+        phi: the smooth function of the target (a name accepted by :func:`rnnlib.smooth_function`).
+        hidden: ``p``, hidden units per (i -> j) two-layer target network.
+        output_dim: ``d``.
+        eps_x: input scale of the data tokens.
+        output_scale: ``lambda``.
+        lr: step size; ``None`` uses ``lr_scale / (lambda^2 L m)``.
+        lr_scale: the constant ``c`` of the practical step size.
+        epochs, batch_size: SGD budget.
+        trained: ``"W"`` (the paper), ``"WA"`` or ``"WAB"``.
+        labels: ``"last"`` or ``"all"`` labelled positions.
+        include_current: index convention of the concept (``i <= j`` versus ``i < j``).
+        noise_std: label noise (relative to the normalized target, whose scale is about 0.3-1).
+        b_var: variance of ``B``'s entries (``None``: ``1/d``).
+        seed: seeds the model, the batch order, and (unless overridden) the data and concept.
+        data_seed, concept_seed: optional separate seeds for the data and the concept.
+        eval_every: evaluate the held-out set every this many epochs (``None``: about 10 times).
+    """
+
+    length: int = 10
+    width: int = 256
+    n_train: int = 1000
+    n_test: int = 2000
+    token_dim: int = 8
+    phi: str = "sin(3z)"
+    hidden: int = 1
+    output_dim: int = 1
+    eps_x: float = 0.3
+    output_scale: float = 0.3
+    lr: float | None = None
+    lr_scale: float = 1.0
+    epochs: int = 30
+    batch_size: int = 32
+    trained: str = "W"
+    labels: str = "last"
+    include_current: bool = True
+    noise_std: float = 0.0
+    b_var: float | None = None
+    seed: int = 0
+    data_seed: int | None = None
+    concept_seed: int | None = None
+    eval_every: int | None = None
+
+    def __post_init__(self):
+        check_int("length", self.length, minimum=2)
+        check_int("width", self.width, minimum=1)
+        check_int("n_train", self.n_train, minimum=1)
+        check_int("n_test", self.n_test, minimum=2)
+        check_int("token_dim", self.token_dim, minimum=2)
+        if not isinstance(self.phi, str):
+            raise TypeError(f"phi must be a function name (str), got {type(self.phi).__name__}")
+        smooth_function(self.phi)
+        check_int("hidden", self.hidden, minimum=1)
+        check_int("output_dim", self.output_dim, minimum=1)
+        check_float("eps_x", self.eps_x, positive=True)
+        check_float("output_scale", self.output_scale, positive=True)
+        if self.lr is not None:
+            check_float("lr", self.lr, positive=True)
+        check_float("lr_scale", self.lr_scale, positive=True)
+        check_int("epochs", self.epochs, minimum=0)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_choice("trained", self.trained, TRAINABLE)
+        check_choice("labels", self.labels, ("last", "all"))
+        if not isinstance(self.include_current, bool):
+            raise TypeError(f"include_current must be a bool, got {self.include_current!r}")
+        check_float("noise_std", self.noise_std, nonnegative=True)
+        if self.b_var is not None:
+            check_float("b_var", self.b_var, positive=True)
+        check_int("seed", self.seed, minimum=0)
+        for name in ("data_seed", "concept_seed", "eval_every"):
+            value = getattr(self, name)
+            if value is not None:
+                check_int(name, value, minimum=1 if name == "eval_every" else 0)
+
+    @property
+    def step_size(self) -> float:
+        """The step size this config trains with."""
+        if self.lr is not None:
+            return self.lr
+        return practical_step_size(self.output_scale, self.length, self.width, self.lr_scale)
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentConfig":
+        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
+        if not isinstance(data, dict):
+            raise TypeError(f"config must be a dict, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; known fields are {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class Dataset:
+    """Sampled data of one experiment.
+
+    ``x_star_*`` are raw tokens ``(n, L-1, token_dim)``, ``x_*`` network inputs
+    ``(n, L, token_dim+1)``, ``y_*`` labels ``(n, L, d)`` (noisy if ``noise_std > 0``),
+    ``labelled`` the mask of labelled positions.
+    """
+
+    concept: AdditiveConcept
+    x_star_train: np.ndarray
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_star_test: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labelled: np.ndarray
+
+
+def make_dataset(cfg: ExperimentConfig) -> Dataset:
+    """Draw the concept and the train and test sets of ``cfg``."""
+    data_seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
+    concept_seed = cfg.seed if cfg.concept_seed is None else cfg.concept_seed
+    concept = AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, cfg.output_dim, phi=cfg.phi,
+                              labels=cfg.labels, include_current=cfg.include_current,
+                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"))
+    xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
+    xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
+    return Dataset(concept=concept,
+                   x_star_train=xs_tr, x_train=embed(xs_tr, cfg.eps_x),
+                   y_train=concept.labels_for(xs_tr, derive_seed(data_seed, "train-noise")),
+                   x_star_test=xs_te, x_test=embed(xs_te, cfg.eps_x),
+                   y_test=concept.labels_for(xs_te, derive_seed(data_seed, "test-noise")),
+                   labelled=concept.labelled)
+
+
+@dataclass
+class ExperimentResult:
+    """What one experiment measured. All errors are standardized (1.0 = predicting the mean).
+
+    Attributes:
+        config: the :class:`ExperimentConfig`.
+        train_mse, test_mse: after training (test against noisy labels, i.e. population loss).
+        train_mse_at_init, test_mse_at_init: at the random initialization.
+        noise_floor: the standardized error of the true concept on the test set (``OPT``; 0 without noise).
+        w_displacement: ``||W_T - W_0||_F``.
+        w_displacement_spectral: ``||W_T - W_0||_2``.
+        w_init_norm: ``||W_0||_F``.
+        pattern_flips: fraction of ReLU patterns ``D_l`` on (up to 256) test inputs that differ
+            between ``W_T`` and ``W_0``.
+        lr: the step size used; n_steps: SGD steps taken; seconds: wall time.
+        history: per-epoch curves (:meth:`rnnlib.training.TrainingHistory.to_dict`).
+        model: the trained :class:`~rnnlib.rnn.ElmanRNN` when requested (never cached).
+    """
+
+    config: ExperimentConfig
+    train_mse: float
+    test_mse: float
+    train_mse_at_init: float
+    test_mse_at_init: float
+    noise_floor: float
+    w_displacement: float
+    w_displacement_spectral: float
+    w_init_norm: float
+    pattern_flips: float
+    lr: float
+    n_steps: int
+    seconds: float
+    history: dict = field(default_factory=dict)
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (without the model)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
+        out["config"] = self.config.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentResult":
+        data = dict(data)
+        data["config"] = ExperimentConfig.from_dict(data["config"])
+        names = {f.name for f in dataclasses.fields(cls)} - {"model"}
+        missing = sorted(names - set(data))
+        if missing:
+            raise ValueError(f"result dict lacks field(s) {missing}")
+        return cls(**{k: data[k] for k in names})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+
+def _standardize(y, labelled, mean=None, std=None):
+    lab = np.flatnonzero(labelled)
+    y_lab = y[:, lab]
+    if mean is None:
+        mean = y_lab.mean(axis=0)
+        std = np.maximum(y_lab.std(axis=0), 1e-12)
+    out = np.zeros_like(y, dtype=np.float32)
+    out[:, lab] = (y_lab - mean) / std
+    return out, mean, std
+
+
+def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = False,
+                   progress: bool = False) -> ExperimentResult:
+    """Run one experiment: data, concept, RNN at init, SGD, measurements.
+
+    Args:
+        cfg: the config (default :class:`ExperimentConfig`).
+        keep_model: attach the trained model as ``result.model``.
+        progress: show a progress bar over epochs.
+    """
+    cfg = ExperimentConfig() if cfg is None else cfg
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
+    start = time.perf_counter()
+    data = make_dataset(cfg)
+    y_tr, mean, std = _standardize(data.y_train, data.labelled)
+    y_te, _, _ = _standardize(data.y_test, data.labelled, mean, std)
+    model = ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
+                     b_var=cfg.b_var)
+    W0 = model.W.clone()
+    eval_every = cfg.eval_every or max(1, cfg.epochs // 10)
+    history = train_sgd(model, data.x_train, y_tr, data.labelled, output_scale=cfg.output_scale,
+                        lr=cfg.step_size, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                        seed=derive_seed(cfg.seed, "sgd"), trained=cfg.trained,
+                        x_eval=data.x_test, y_eval=y_te, eval_every=eval_every, progress=progress)
+    lab = np.flatnonzero(data.labelled)
+    stack = lambda mdl: (mdl.W[None], mdl.A[None], mdl.B[None])  # noqa: E731
+    x_tr, x_te = torch.as_tensor(data.x_train)[None], torch.as_tensor(data.x_test)[None]
+    y_tr_t, y_te_t = torch.as_tensor(y_tr[:, lab])[None], torch.as_tensor(y_te[:, lab])[None]
+    train_mse = float(standardized_mse(predict(*stack(model), x_tr, lab, cfg.output_scale), y_tr_t)[0])
+    test_mse = float(standardized_mse(predict(*stack(model), x_te, lab, cfg.output_scale), y_te_t)[0])
+    # OPT: the error of the noise-free concept against the noisy test labels
+    clean = (data.concept(data.x_star_test)[:, lab] - mean) / std
+    noise_floor = float(standardized_mse(torch.as_tensor(clean, dtype=torch.float32)[None], y_te_t)[0]) \
+        if cfg.noise_std > 0 else 0.0
+    delta = model.W - W0
+    probe = data.x_test[:256]
+    init_model = model.copy()
+    init_model.W = W0
+    flips = (model.activation_patterns(probe) != init_model.activation_patterns(probe)).float().mean()
+    result = ExperimentResult(
+        config=cfg, train_mse=train_mse, test_mse=test_mse,
+        train_mse_at_init=history.train_mse[0], test_mse_at_init=history.test_mse[0],
+        noise_floor=noise_floor,
+        w_displacement=float(torch.linalg.matrix_norm(delta)),
+        w_displacement_spectral=float(torch.linalg.matrix_norm(delta, ord=2)),
+        w_init_norm=float(torch.linalg.matrix_norm(W0)),
+        pattern_flips=float(flips), lr=history.lr, n_steps=history.n_steps,
+        seconds=time.perf_counter() - start, history=history.to_dict(),
+        model=model if keep_model else None)
+    for name in ("train_mse", "test_mse", "w_displacement"):
+        if not math.isfinite(getattr(result, name)):
+            raise ValueError(f"experiment produced a non-finite {name}; config {cfg}")
+    return result
