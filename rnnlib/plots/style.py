@@ -1,0 +1,40 @@
+"""Shared figure style: the same colour for the same L or m in every chapter."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
+                            "axes.spines.top": False, "axes.spines.right": False})
+
+_LENGTHS = [2, 3, 5, 10, 20, 40, 80, 100, 200]
+_WIDTHS = [32, 64, 128, 256, 512, 1024, 2048, 4096]
+
+
+def _pick(value, known, cmap_name):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap(cmap_name)
+    if value in known:
+        pos = known.index(value)
+    else:  # place unknown values by rank among the known ones
+        pos = sum(v < value for v in known)
+    return cmap(0.15 + 0.75 * pos / max(1, len(known) - 1))
+
+
+def color_for_length(L: int):
+    """The colour of sequence length ``L`` (a viridis shade, darker for short sequences)."""
+    return _pick(L, _LENGTHS, "viridis")
+
+
+def color_for_width(m: int):
+    """The colour of width ``m`` (a plasma shade, darker for narrow networks)."""
+    return _pick(m, _WIDTHS, "plasma")
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kwargs):
+    """``plt.subplots`` with the book's panel size; returns ``(fig, axes)``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             constrained_layout=True, **kwargs)
+    return fig, axes
