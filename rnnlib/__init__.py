@@ -2,12 +2,14 @@
 "Can SGD Learn Recurrent Neural Networks with Provable Generalization?".
 
 Modules follow the order in which the book introduces the concepts: ``tokens``,
-``smooth``, ``concept``, ``rnn``, ``training``, ``theory``, ``experiment``.
+``smooth``, ``concept``, ``rnn``, ``training``, ``theory``, ``experiment``, ``sweep``
+(the cached, resumable engine that runs many experiments; also ``python -m rnnlib``).
 """
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_experiment
 from .profile import is_fast, pick
 from .rnn import ElmanRNN
+from .sweep import CacheWarning, SweepError, config_grid, default_cache_dir, process_pool, sweep
 from .smooth import (C_STAR, SMOOTH_FUNCTIONS, SmoothFunction, complexity_eps, complexity_sample,
                      log10_complexity_eps, log10_complexity_sample, smooth_function)
 from .theory import (log10_theory_iterations, rho, theory_iterations, theory_output_scale,
@@ -22,6 +24,8 @@ __all__ = [
     "SmoothFunction", "TrainingDiverged", "TrainingHistory", "complexity_eps", "complexity_sample",
     "embed", "is_fast", "log10_complexity_eps", "log10_complexity_sample", "log10_theory_iterations",
     "make_dataset", "pick", "practical_step_size", "rho", "run_experiment", "sample_tokens",
-    "smooth_function", "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
+    "smooth_function", "sweep", "config_grid", "default_cache_dir", "process_pool", "CacheWarning",
+    "SweepError",
+    "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
     "__version__",
 ]

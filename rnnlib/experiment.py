@@ -54,6 +54,9 @@ class ExperimentConfig:
         lr: step size; ``None`` uses ``lr_scale / (lambda^2 L m)``.
         lr_scale: the constant ``c`` of the practical step size.
         epochs, batch_size: SGD budget.
+        average: fraction of the SGD steps, at the end of training, whose iterates are averaged
+            (tail averaging; the theorem's guarantee is for an average over iterates); ``0``: the
+            last iterate.
         trained: ``"W"`` (the paper), ``"WA"`` or ``"WAB"``.
         labels: ``"last"`` or ``"all"`` labelled positions.
         include_current: index convention of the concept (``i <= j`` versus ``i < j``).
@@ -78,6 +81,7 @@ class ExperimentConfig:
     lr_scale: float = 1.0
     epochs: int = 30
     batch_size: int = 32
+    average: float = 0.0
     trained: str = "W"
     labels: str = "last"
     include_current: bool = True
@@ -106,6 +110,9 @@ class ExperimentConfig:
         check_float("lr_scale", self.lr_scale, positive=True)
         check_int("epochs", self.epochs, minimum=0)
         check_int("batch_size", self.batch_size, minimum=1)
+        check_float("average", self.average, nonnegative=True)
+        if self.average > 1:
+            raise ValueError(f"average must be a fraction in [0, 1], got {self.average}")
         check_choice("trained", self.trained, TRAINABLE)
         check_choice("labels", self.labels, ("last", "all"))
         if not isinstance(self.include_current, bool):
@@ -197,6 +204,8 @@ class ExperimentResult:
             between ``W_T`` and ``W_0``.
         lr: the step size used; n_steps: SGD steps taken; seconds: wall time.
         history: per-epoch curves (:meth:`rnnlib.training.TrainingHistory.to_dict`).
+        extras: further named measurements of the trained network, filled by a ``measure``
+            hook of :func:`rnnlib.sweep` (for example prior bounds); empty otherwise.
         model: the trained :class:`~rnnlib.rnn.ElmanRNN` when requested (never cached).
     """
 
@@ -214,6 +223,7 @@ class ExperimentResult:
     n_steps: int
     seconds: float
     history: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
     model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -226,6 +236,7 @@ class ExperimentResult:
     def from_dict(cls, data: dict) -> "ExperimentResult":
         data = dict(data)
         data["config"] = ExperimentConfig.from_dict(data["config"])
+        data.setdefault("extras", {})
         names = {f.name for f in dataclasses.fields(cls)} - {"model"}
         missing = sorted(names - set(data))
         if missing:
@@ -267,10 +278,15 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
                      b_var=cfg.b_var)
     W0 = model.W.clone()
     eval_every = cfg.eval_every or max(1, cfg.epochs // 10)
+    total_steps = cfg.epochs * math.ceil(cfg.n_train / cfg.batch_size)
+    average_from = None
+    if cfg.average > 0 and total_steps > 0:
+        average_from = total_steps - max(1, round(cfg.average * total_steps))
     history = train_sgd(model, data.x_train, y_tr, data.labelled, output_scale=cfg.output_scale,
                         lr=cfg.step_size, epochs=cfg.epochs, batch_size=cfg.batch_size,
                         seed=derive_seed(cfg.seed, "sgd"), trained=cfg.trained,
-                        x_eval=data.x_test, y_eval=y_te, eval_every=eval_every, progress=progress)
+                        x_eval=data.x_test, y_eval=y_te, eval_every=eval_every, progress=progress,
+                        average_from=average_from)
     lab = np.flatnonzero(data.labelled)
     stack = lambda mdl: (mdl.W[None], mdl.A[None], mdl.B[None])  # noqa: E731
     x_tr, x_te = torch.as_tensor(data.x_train)[None], torch.as_tensor(data.x_test)[None]

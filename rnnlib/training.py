@@ -177,7 +177,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
               output_scale: float = 0.3, lr: float | None = None, lr_scale: float = 1.0,
               epochs: int = 30, batch_size: int = 32, seed: int | Sequence[int] = 0,
               trained: str = "W", x_eval=None, y_eval=None, eval_every: int = 1,
-              progress: bool = False, callback: Callable | None = None):
+              progress: bool = False, callback: Callable | None = None,
+              average_from: int | None = None):
     """Plain mini-batch SGD on ``W`` (and optionally ``A``, ``B``), in place.
 
     Args:
@@ -194,6 +195,11 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         x_eval, y_eval: optional held-out set, evaluated every ``eval_every`` epochs.
         progress: show a tqdm progress bar over epochs.
         callback: called as ``callback(epoch, models)`` after every epoch.
+        average_from: if given, average the iterates after SGD step ``average_from`` (tail,
+            or Polyak-Ruppert, averaging): held-out evaluations use the running average once it
+            exists and the models end with it.  The theorem's guarantee is for an average over
+            iterates (paper.md section 2.6); averaging also removes the step-to-step jitter of
+            constant-step SGD.  ``None``: the last iterate.
 
     Returns:
         A :class:`TrainingHistory` (a list of them for a list of models).
@@ -215,6 +221,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
+    if average_from is not None:
+        average_from = check_int("average_from", average_from, minimum=0)
     X = _stack("x", x, k, 3, ref.input_dim)
     Y = _stack("y", y, k, 3, ref.output_dim)
     n, L = X.shape[1], X.shape[2]
@@ -260,6 +268,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     var_y = Ylab.double().var(dim=1, unbiased=False).clamp_min(1e-12).mean(dim=(1, 2)).float()
     arange_k = torch.arange(k)[:, None]
     steps = 0
+    n_avg = 0
+    avg = None
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -278,6 +288,13 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
                     B.sub_(lr * grads["B"])
                 total += loss * idx.shape[1]
                 steps += 1
+                if average_from is not None and steps > average_from:
+                    n_avg += 1
+                    if avg is None:
+                        avg = [W.clone(), A.clone(), B.clone()]
+                    else:  # running mean of the iterates
+                        for acc, cur in zip(avg, (W, A, B)):
+                            acc.add_(cur - acc, alpha=1.0 / n_avg)
             # running standardized MSE of the epoch: 2 * loss per labelled output / Var(y)
             run_mse = (2 * total / n / (len(lab) * ref.output_dim)) / var_y
             if init_loss is None:
@@ -293,7 +310,7 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
                 histories[j].epoch.append(epoch)
                 histories[j].train_mse.append(float(run_mse[j]))
             if evaluate and (epoch % eval_every == 0 or epoch == epochs):
-                e = standardized_mse(predict(W, A, B, Xe, lab, output_scale), Ye)
+                e = standardized_mse(predict(*(avg or (W, A, B)), Xe, lab, output_scale), Ye)
                 for j in range(k):
                     histories[j].eval_epoch.append(epoch)
                     histories[j].test_mse.append(float(e[j]))
@@ -307,6 +324,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     finally:
         if bar is not None:
             bar.close()
+    if avg is not None:
+        W, A, B = avg
     for j, mdl in enumerate(models):
         mdl.W, mdl.A, mdl.B = W[j].clone(), A[j].clone(), B[j].clone()
         histories[j].n_steps = steps
