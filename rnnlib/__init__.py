@@ -5,7 +5,7 @@ Modules follow the order in which the book introduces the concepts: ``tokens``,
 ``smooth``, ``concept``, ``rnn``, ``training``, ``theory``, ``experiment``.
 """
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_experiment
+from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_ensemble, run_experiment
 from .profile import is_fast, pick
 from .rnn import ElmanRNN
 from .smooth import (C_STAR, SMOOTH_FUNCTIONS, SmoothFunction, complexity_eps, complexity_sample,
@@ -22,6 +22,6 @@ __all__ = [
     "SmoothFunction", "TrainingDiverged", "TrainingHistory", "complexity_eps", "complexity_sample",
     "embed", "is_fast", "log10_complexity_eps", "log10_complexity_sample", "log10_theory_iterations",
     "make_dataset", "pick", "practical_step_size", "rho", "run_experiment", "sample_tokens",
-    "smooth_function", "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
+    "run_ensemble", "smooth_function", "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
     "__version__",
 ]
