@@ -35,11 +35,12 @@ def interleaved(fns: dict, rounds: int, warmup: int = 2) -> dict:
 
 
 def ratio_summary(num: np.ndarray, den: np.ndarray) -> dict:
-    """Median of per-round ratios ``num / den`` with its spread (interquartile range) as the noise."""
+    """Median of per-round ratios ``num / den`` with its spread (interquartile range) as the noise,
+    and the ratio of the best (least disturbed) rounds of each."""
     r = num / den
     q1, med, q3 = np.percentile(r, [25, 50, 75])
     return {"median": float(med), "q1": float(q1), "q3": float(q3), "rounds": int(r.size),
-            "noise_iqr_over_median": float((q3 - q1) / med)}
+            "noise_iqr_over_median": float((q3 - q1) / med), "best_over_best": float(num.min() / den.min())}
 
 
 def with_threads(n: int):
@@ -84,6 +85,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_at_start": list(os.getloadavg()),
+        "omp_env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "MKL_", "GOMP_"))},
         "git_commit": _git_commit(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
