@@ -9,7 +9,7 @@ experiments; also ``python -m rnnlib``) and ``generalization`` (sample complexit
 from . import bounds
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_experiment
+from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_ensemble, run_experiment
 from .profile import is_fast, pick
 from .rnn import ElmanRNN
 from .sweep import CacheWarning, SweepError, config_grid, default_cache_dir, process_pool, sweep
@@ -28,8 +28,8 @@ __all__ = [
     "bounds", "embed", "evaluate_bounds", "is_fast", "log10_complexity_eps", "log10_complexity_sample",
     "log10_theory_iterations",
     "make_dataset", "pick", "practical_step_size", "rho", "run_experiment", "sample_tokens",
-    "smooth_function", "sweep", "config_grid", "default_cache_dir", "process_pool", "CacheWarning",
-    "SweepError",
+    "run_ensemble", "smooth_function", "sweep", "config_grid", "default_cache_dir", "process_pool",
+    "CacheWarning", "SweepError",
     "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
     "weight_norms",
     "__version__",
