@@ -44,11 +44,13 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / os.environ.get("RNNLIB_BOOK_HTML", "_build/fast/_build/html")
 SCREENSHOTS = ROOT / os.environ.get("RNNLIB_SCREENSHOTS", "_build/fast/screenshots")
 CHROMIUM = find_chromium()
+# .ci/run sets this: in CI a missing browser is a failure, not a reason to skip.
+REQUIRED = os.environ.get("RNNLIB_REQUIRE_BROWSER", "") not in ("", "0")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not HTML.is_dir(), reason=f"no built book at {HTML}; run `make test` or `make book-fast`"),
-    pytest.mark.skipif(CHROMIUM is None, reason=INSTALL_HINT),
+    pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason=INSTALL_HINT),
 ]
 
 # Browser messages that are not errors of the book, each with the reason it is allowed. Everything
@@ -107,6 +109,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
+    if CHROMIUM is None:
+        pytest.fail(f"RNNLIB_REQUIRE_BROWSER is set but no browser was found. {INSTALL_HINT}")
     with Chromium(CHROMIUM) as chromium:
         for domain in ("Page", "Runtime", "Log", "Network"):
             chromium.send(f"{domain}.enable")
