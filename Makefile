@@ -3,7 +3,7 @@
 # on a fresh machine `make book` or `make test` is the only command to type.
 #
 #   make book    full-fidelity book (RNNLIB_FAST unset) -> _build/html/index.html
-#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML check
+#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML and browser checks
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
 #   make clean   remove build outputs
@@ -49,7 +49,7 @@ NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
-	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build and HTML check)"
+	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build, HTML and browser checks)"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"

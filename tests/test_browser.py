@@ -189,7 +189,8 @@ DOM_PROBE = r"""
     prose: clone.textContent,
     body_text: document.body.textContent,
     markers: Array.from(document.querySelectorAll('.output.error, .problematic, .system-message')).map(e => e.className),
-    images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 100), ok: i.complete && i.naturalWidth > 0,
+    images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 100), full_src: i.currentSrc,
+                                                  ok: i.complete && i.naturalWidth > 0,
                                                   width: i.naturalWidth, in_main: main.contains(i)})),
     urls: urls,
     ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id).concat(Array.from(document.querySelectorAll('a[name]')).map(e => e.getAttribute('name'))),
@@ -248,6 +249,7 @@ MOVE_SLIDERS = r"""
 def _event_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]]:
     """Error messages and requests to other hosts, from the DevTools events of one page visit."""
     errors, foreign = [], []
+    requests = set()  # ids of the requests this visit made; later events about others are not its own
 
     def add(message: str):
         for pattern, _reason in BENIGN_MESSAGES.items():
@@ -268,13 +270,14 @@ def _event_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]
             entry = params["entry"]
             add(f"browser log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}".rstrip())
         elif method == "Network.requestWillBeSent":
+            requests.add(params["requestId"])
             url = params["request"]["url"]
             scheme = urllib.parse.urlsplit(url).scheme
             if scheme not in ("data", "blob", "about") and not url.startswith(origin):
                 foreign.append(url)
         elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
             add(f"HTTP {params['response']['status']} for {params['response']['url']}")
-        elif method == "Network.loadingFailed":
+        elif method == "Network.loadingFailed" and params["requestId"] in requests:
             add(f"failed to load ({params.get('type', '')}): {params.get('errorText')}")
     return errors, foreign
 
@@ -292,6 +295,11 @@ def visit(browser, server):
         report = PageReport(page)
         url = urllib.parse.urljoin(server, urllib.parse.quote(page))
         try:
+            # Leaving the previous page aborts its pending loads; let that happen on a blank page
+            # and forget those events, so that nothing of it is counted against this page.
+            browser.navigate("about:blank")
+            time.sleep(0.2)
+            browser.take_events()
             browser.navigate(url, timeout=LOAD_TIMEOUT)
             target = redirect_target(page)
             if target:
@@ -341,6 +349,8 @@ def _has_anchor(page_html: str, anchor: str) -> bool:
 PAGES = book_pages()
 SLIDER_PAGES = pages_containing('class="rnnlib-slider"')
 WIDGET_PAGES = pages_containing("application/vnd.jupyter.widget-view+json")
+# Saved state counts even where the control's output was removed (tag remove-output).
+STATE_PAGES = pages_containing("application/vnd.jupyter.widget-state+json")
 
 
 def test_the_book_has_pages():
@@ -386,6 +396,18 @@ def test_figures_render(visit, page):
     if is_chapter(page):
         figures = [i for i in images if i["in_main"] and i["ok"] and i["width"] >= 50]
         assert figures, f"{page}: a chapter page with no rendered figure"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_figure_shown_twice(visit, page):
+    """A figure glued with display=False but left open is also drawn as its cell's output.
+
+    myst-nb names an image file after its content, so the same picture twice is the same src.
+    Close the figure after glue (plt.close(fig)) or tag the cell remove-output.
+    """
+    srcs = [i["full_src"] for i in visit(page).dom["images"] if i["in_main"] and i["ok"] and i["width"] >= 50]
+    twice = sorted({s[:100] for s in srcs if srcs.count(s) > 1})
+    assert not twice, f"{page}: the same figure is shown more than once: {twice}"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -459,7 +481,7 @@ def test_kernel_free_slider_changes_frame(visit, page):
         assert s["decoded"], f"{page} {s['id']}: the new frame is not a displayable image"
 
 
-@pytest.mark.parametrize("page", WIDGET_PAGES or [pytest.param(None, marks=pytest.mark.skip(
+@pytest.mark.parametrize("page", STATE_PAGES or [pytest.param(None, marks=pytest.mark.skip(
     reason="no page holds saved ipywidgets state"))])
 def test_live_controls_have_kernel_free_counterparts(visit, page):
     """In the static page a live control moves but nothing recomputes; a slider over a grid must."""
