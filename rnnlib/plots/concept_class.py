@@ -172,7 +172,9 @@ def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps:
         for k, phi in enumerate(phis):
             values = _complexity_curve(fn, phi, radii, **kwargs)
             finite = np.isfinite(values)
-            style = dict(color=colors(k), ls=styles[k % len(styles)], lw=1.6)
+            # dotted curves go on top: sin(kz) and cos(kz) - 1 nearly coincide at large R
+            ls = styles[k % len(styles)]
+            style = dict(color=colors(k), ls=ls, lw=1.6, zorder=3 if ls == ":" else 2)
             line = ax.plot(radii[finite], values[finite], **style)[0] if finite.any() else None
             if finite.any() and not finite.all():
                 last = np.flatnonzero(finite)[-1]
