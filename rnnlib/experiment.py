@@ -27,8 +27,8 @@ from .smooth import smooth_function
 from .tokens import embed, sample_tokens
 from .training import TRAINABLE, predict, standardized_mse, train_sgd, practical_step_size
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "run_experiment",
-           "run_ensemble", "derive_seed"]
+__all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "initial_model",
+           "run_experiment", "run_ensemble", "derive_seed"]
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -258,6 +258,12 @@ def _standardize(y, labelled, mean=None, std=None):
     return out, mean, std
 
 
+def initial_model(cfg: ExperimentConfig) -> ElmanRNN:
+    """The RNN of ``cfg`` at its random initialization (the model :func:`run_experiment` trains)."""
+    return ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
+                    b_var=cfg.b_var)
+
+
 def _effective_seeds(cfg: ExperimentConfig) -> tuple[int, int]:
     """The seeds of the data and of the concept (both default to ``cfg.seed``)."""
     return (cfg.seed if cfg.data_seed is None else cfg.data_seed,
@@ -281,8 +287,7 @@ def _prepare(cfg: ExperimentConfig, data: Dataset | None = None) -> _Prepared:
     data = make_dataset(cfg) if data is None else data
     y_tr, mean, std = _standardize(data.y_train, data.labelled)
     y_te, _, _ = _standardize(data.y_test, data.labelled, mean, std)
-    model = ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
-                     b_var=cfg.b_var)
+    model = initial_model(cfg)
     return _Prepared(data, y_tr, y_te, mean, std, model, model.W.clone())
 
 
@@ -333,13 +338,16 @@ def _measure(cfg: ExperimentConfig, prep: _Prepared, history, seconds: float,
 
 
 def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = False,
-                   progress: bool = False) -> ExperimentResult:
+                   progress: bool = False, callback=None) -> ExperimentResult:
     """Run one experiment: data, concept, RNN at init, SGD, measurements.
 
     Args:
         cfg: the config (default :class:`ExperimentConfig`).
         keep_model: attach the trained model as ``result.model``.
         progress: show a progress bar over epochs.
+        callback: passed to :func:`rnnlib.train_sgd`, called as ``callback(epoch, model)``
+            after every epoch (e.g. a :class:`rnnlib.PseudoNetworkTracker` built from
+            :func:`initial_model` of the same config).
     """
     cfg = ExperimentConfig() if cfg is None else cfg
     if not isinstance(cfg, ExperimentConfig):
@@ -348,7 +356,7 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
     prep = _prepare(cfg)
     history = train_sgd(prep.model, prep.data.x_train, prep.y_train, prep.data.labelled,
                         seed=derive_seed(cfg.seed, "sgd"), x_eval=prep.data.x_test, y_eval=prep.y_test,
-                        progress=progress, **_sgd_options(cfg))
+                        progress=progress, callback=callback, **_sgd_options(cfg))
     return _measure(cfg, prep, history, time.perf_counter() - start, keep_model)
 
 
