@@ -2,15 +2,23 @@
 "Can SGD Learn Recurrent Neural Networks with Provable Generalization?".
 
 Modules follow the order in which the book introduces the concepts: ``bounds`` (the
-prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``training``,
-``theory``, ``experiment``, ``sweep`` (the cached, resumable engine that runs many
-experiments; also ``python -m rnnlib``) and ``generalization`` (sample complexity, Chapter 5).
+prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forward``,
+``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``,
+``lazy``, ``sweep`` (the cached, resumable engine that runs many experiments; also
+``python -m rnnlib``) and ``generalization`` (sample complexity, Chapter 5).
 """
 from . import bounds
+from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_experiment
+from .experiment import (ExperimentConfig, ExperimentResult, initial_model, make_dataset, run_ensemble,
+                         run_experiment)
+from .forward import ForwardStability, forward_stability, hidden_norms
+from .lazy import fit_power_law, lazy_summary, scaled_config
+from .patterns import (flip_fraction, flips_versus_eps_x, pattern_flips, perturbed_token_flips,
+                       predicted_flips, sheppard_flip_probability)
 from .profile import is_fast, pick
+from .pseudo_network import PseudoNetworkTracker, linearization_error, pseudo_network, rnn_change
 from .rnn import ElmanRNN
 from .sweep import CacheWarning, SweepError, config_grid, default_cache_dir, process_pool, sweep
 from .smooth import (C_STAR, SMOOTH_FUNCTIONS, SmoothFunction, complexity_eps, complexity_sample,
@@ -28,9 +36,15 @@ __all__ = [
     "bounds", "embed", "evaluate_bounds", "is_fast", "log10_complexity_eps", "log10_complexity_sample",
     "log10_theory_iterations",
     "make_dataset", "pick", "practical_step_size", "rho", "run_experiment", "sample_tokens",
-    "smooth_function", "sweep", "config_grid", "default_cache_dir", "process_pool", "CacheWarning",
-    "SweepError",
+    "run_ensemble", "smooth_function", "sweep", "config_grid", "default_cache_dir", "process_pool",
+    "CacheWarning", "SweepError",
     "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
     "weight_norms",
     "__version__",
+    # chapters 3-4: the RNN at initialization, SGD on W
+    "BackwardMaps", "ForwardStability", "PseudoNetworkTracker", "backward_maps", "coherence_matrix",
+    "distinct_pairs", "flip_fraction", "flips_versus_eps_x", "forward_stability", "hidden_norms",
+    "initial_model", "linearization_error", "mean_offdiagonal", "pattern_flips", "perturbed_token_flips",
+    "predicted_flips", "pseudo_network", "rnn_change", "sheppard_flip_probability", "fit_power_law",
+    "lazy_summary", "scaled_config",
 ]
