@@ -381,8 +381,12 @@ class _Trainer:
         self.workspaces: dict[int, _Workspace] = {}
         self.sumsq = torch.zeros(self.k, 1, 1, dtype=W.dtype)
 
-    def epoch(self, perms: torch.Tensor, batch_size: int, lr: float) -> torch.Tensor:
-        """SGD over one pass in the order ``perms`` ``(k, n)``; returns the summed squared errors ``(k,)``."""
+    def epoch(self, perms: torch.Tensor, batch_size: int, lr: float,
+              after_step: Callable[[], None] | None = None) -> torch.Tensor:
+        """SGD over one pass in the order ``perms`` ``(k, n)``; returns the summed squared errors ``(k,)``.
+
+        ``after_step`` is called after every step (for example to average iterates).
+        """
         sumsq = self.sumsq.zero_()
         for size, ix, iy in self.batches.epoch(perms, batch_size):
             ws = self.workspaces.get(size)
@@ -392,6 +396,8 @@ class _Trainer:
             torch.index_select(self.batches.x, 0, ix, out=ws.x.view(-1, self.dx))
             torch.index_select(self.batches.y, 0, iy, out=ws.y.view(-1, self.d))
             ws.sgd_step(self.W, self.A, self.B, self.output_scale, lr, self.trained, sumsq)
+            if after_step is not None:
+                after_step()
         return sumsq.view(self.k).clone()
 
 

@@ -266,3 +266,15 @@ def test_configs_that_differ_in_more_than_seeds_do_not_share_an_ensemble():
     for name, value in changes.items():
         if hasattr(base, name):
             assert _ensemble_key(base.replace(**{name: value})) != _ensemble_key(base), name
+
+
+def test_trainer_calls_its_per_step_hook_once_per_step():
+    x, y, labelled = _data(n=50)
+    model = rnnlib.ElmanRNN(6, 16, seed=0)
+    W, A, B = (getattr(model, name)[None].clone() for name in "WAB")
+    trainer = _Trainer(W, A, B, torch.as_tensor(x)[None], torch.as_tensor(y)[None],
+                       np.flatnonzero(labelled), 0.3, "W")
+    seen = []
+    trainer.epoch(torch.randperm(50)[None], 8, 0.01, after_step=lambda: seen.append(W.clone()))
+    assert len(seen) == 7  # 6 full batches of 8 and one of 2
+    assert not torch.equal(seen[0], seen[-1])
