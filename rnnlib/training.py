@@ -53,14 +53,14 @@ def _forward(W, A, B, x, lab, output_scale):
     """Hidden states (k, n, L, m) and scaled outputs at labelled steps (k, n, nl, d)."""
     k, n, L, _ = x.shape
     m = W.shape[-1]
-    ax = torch.matmul(x, A.transpose(1, 2))  # (k, n, L, m): A x_l for all steps at once
-    H = torch.empty(k, n, L, m)
-    h = torch.zeros(k, n, m)
+    ax = torch.matmul(x, A.transpose(1, 2).unsqueeze(1))  # (k, n, L, m): A x_l for all steps at once
+    H = x.new_empty(k, n, L, m)
+    h = x.new_zeros(k, n, m)
     Wt = W.transpose(1, 2)
     for t in range(L):
         h = torch.relu(torch.baddbmm(ax[:, :, t], h, Wt))
         H[:, :, t] = h
-    out = output_scale * torch.matmul(H[:, :, lab], B.transpose(1, 2))
+    out = output_scale * torch.matmul(H[:, :, lab], B.transpose(1, 2).unsqueeze(1))
     return H, out
 
 
@@ -88,9 +88,9 @@ def bptt(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, x: torch.Tensor, y: 
     err = out - y
     loss = 0.5 * err.pow(2).sum(dim=(1, 2, 3)) / n
     g_out = err / n
-    g_lab = output_scale * torch.matmul(g_out, B)  # (k, n, nl, m)
-    G = torch.empty(k, n, L, m)
-    g = torch.zeros(k, n, m)
+    g_lab = output_scale * torch.matmul(g_out, B.unsqueeze(1))  # (k, n, nl, m)
+    G = x.new_empty(k, n, L, m)
+    g = x.new_zeros(k, n, m)
     slot = {t: s for s, t in enumerate(lab)}
     last = lab[-1]
     G[:, :, last + 1:] = 0.0

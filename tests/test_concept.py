@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+import rnnlib
+
+
+def _x(n, L, t=6, seed=0):
+    return rnnlib.sample_tokens(n, L, t, seed=seed)
+
+
+def test_shapes_and_labelled_masks():
+    c = rnnlib.AdditiveConcept(6, 6, hidden=3, output_dim=2, labels="last")
+    y = c(_x(10, 6))
+    assert y.shape == (10, 6, 2)
+    assert c.labelled.tolist() == [False] * 5 + [True]
+    np.testing.assert_array_equal(y[:, :-1], 0.0)
+    c_all = rnnlib.AdditiveConcept(6, 6, labels="all")
+    assert c_all.labelled.tolist() == [False] + [True] * 5
+    c_strict = rnnlib.AdditiveConcept(6, 6, labels="all", include_current=False)
+    assert c_strict.labelled.tolist() == [False, False] + [True] * 4
+
+
+def test_targets_match_the_formula_term_by_term():
+    L, t = 5, 6
+    c = rnnlib.AdditiveConcept(L, t, hidden=2, phi=["sin(3z)", "z^2", "exp(z)-1"], labels="all", seed=4)
+    x = _x(7, L, t, seed=2)
+    y = c(x)
+    # direct evaluation of sum_{i=2}^{j} sum_r b* phi(<w*, x*_i>) with 1-based positions
+    for j in range(2, L + 1):
+        total = np.zeros(7)
+        for i in range(2, j + 1):
+            for r in range(2):
+                phi = c.phis[c.phi_index[i - 1, j - 1, r, 0]]
+                total += c.b[i - 1, j - 1, r, 0] * phi(x[:, i - 2] @ c.w[i - 1, j - 1, r, 0])
+        np.testing.assert_allclose(y[:, j - 1, 0], total, rtol=1e-10, atol=1e-12)
+
+
+def test_index_convention_excludes_current_token():
+    c = rnnlib.AdditiveConcept(5, 6, labels="last", include_current=False, seed=1)
+    x = _x(4, 5)
+    x2 = x.copy()
+    x2[:, -1] = _x(4, 5, seed=9)[:, -1]  # change the token at position L only
+    np.testing.assert_allclose(c(x), c(x2))
+    c_inc = rnnlib.AdditiveConcept(5, 6, labels="last", include_current=True, seed=1)
+    assert not np.allclose(c_inc(x), c_inc(x2))
+
+
+def test_each_pair_has_its_own_direction_and_coefficient():
+    c = rnnlib.AdditiveConcept(6, 6, labels="all", seed=0)
+    np.testing.assert_allclose(np.linalg.norm(c.w, axis=-1), 1.0)
+    live = c.b[:, :, 0, 0][c.live]
+    assert np.unique(np.round(live, 12)).size == live.size  # distinct per (i, j)
+
+
+def test_normalization_keeps_scale_flat_in_L_and_raw_sum_grows():
+    sd = {}
+    for L in (5, 40):
+        x = _x(3000, L, seed=L)
+        sd[L] = (np.mean([rnnlib.AdditiveConcept(L, 6, seed=s)(x)[:, -1].std() for s in range(8)]),
+                 np.mean([rnnlib.AdditiveConcept(L, 6, normalize=False, seed=s)(x)[:, -1].std() for s in range(8)]))
+    assert sd[40][0] / sd[5][0] < 1.6
+    assert sd[40][1] / sd[5][1] > 2.0  # about sqrt(39/4)
+
+
+def test_label_noise_gives_opt_close_to_noise_variance():
+    c = rnnlib.AdditiveConcept(5, 6, noise_std=0.2, seed=0)
+    x = _x(20000, 5)
+    y = c.labels_for(x, seed=1)
+    opt = np.mean((y[:, -1] - c(x)[:, -1]) ** 2)
+    assert opt == pytest.approx(0.04, rel=0.05)

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import torch
+
+import rnnlib
+from rnnlib.training import bptt
+
+
+def _autograd_grads(W, A, B, x, y, lab, lam):
+    W, A, B = (t.clone().requires_grad_(True) for t in (W, A, B))
+    k, n, L, _ = x.shape
+    h = torch.zeros(k, n, W.shape[-1], dtype=W.dtype)
+    outs = []
+    for t in range(L):
+        h = torch.relu(h @ W.transpose(1, 2) + x[:, :, t] @ A.transpose(1, 2))
+        if t in lab:
+            outs.append(lam * h @ B.transpose(1, 2))
+    out = torch.stack(outs, dim=2)
+    loss = 0.5 * (out - y).pow(2).sum(dim=(1, 2, 3)) / n
+    loss.sum().backward()
+    return loss.detach(), {"W": W.grad, "A": A.grad, "B": B.grad}
+
+
+@pytest.mark.parametrize("labels", [[5], [1, 3, 5], [0, 1, 2, 3, 4, 5]])
+def test_hand_written_bptt_equals_autograd(labels):
+    torch.manual_seed(0)
+    k, n, L, dx, m, d = 2, 5, 6, 4, 16, 2
+    models = [rnnlib.ElmanRNN(dx, m, d, seed=s) for s in range(k)]
+    W = torch.stack([mm.W for mm in models]).double()
+    A = torch.stack([mm.A for mm in models]).double()
+    B = torch.stack([mm.B for mm in models]).double()
+    x = torch.randn(k, n, L, dx, dtype=torch.float64)
+    y = torch.randn(k, n, len(labels), d, dtype=torch.float64)
+    loss, grads = bptt(W, A, B, x, y, labels, 0.7, trained="WAB")
+    ref_loss, ref = _autograd_grads(W, A, B, x, y, labels, 0.7)
+    torch.testing.assert_close(loss, ref_loss)
+    for name in "WAB":
+        torch.testing.assert_close(grads[name], ref[name], rtol=1e-9, atol=1e-12)
+
+
+def _data(L=6, n=64, seed=0):
+    x_star = rnnlib.sample_tokens(n, L, 5, seed=seed)
+    c = rnnlib.AdditiveConcept(L, 5, seed=seed)
+    y = c(x_star)
+    y[:, -1] = (y[:, -1] - y[:, -1].mean()) / y[:, -1].std()
+    return rnnlib.embed(x_star, 0.3), y.astype(np.float32), c.labelled
+
+
+def test_only_W_moves_under_the_papers_algorithm():
+    x, y, lab = _data()
+    model = rnnlib.ElmanRNN(6, 32, seed=0)
+    A0, B0, W0 = model.A.clone(), model.B.clone(), model.W.clone()
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=3, batch_size=16)
+    assert torch.equal(model.A, A0) and torch.equal(model.B, B0)
+    assert not torch.equal(model.W, W0)
+    assert hist.n_steps == 12 and len(hist.train_mse) == 4
+
+
+def test_ensemble_training_equals_training_one_by_one():
+    x, y, lab = _data()
+    seeds = [3, 4, 5]
+    ens = [rnnlib.ElmanRNN(6, 32, seed=s) for s in seeds]
+    hists = rnnlib.train_sgd(ens, x, y, lab, epochs=2, batch_size=16, seed=seeds)
+    for s, trained, h in zip(seeds, ens, hists):
+        solo = rnnlib.ElmanRNN(6, 32, seed=s)
+        h1 = rnnlib.train_sgd(solo, x, y, lab, epochs=2, batch_size=16, seed=s)
+        torch.testing.assert_close(trained.W, solo.W, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(h.train_mse, h1.train_mse, rtol=1e-4)
+
+
+def test_sgd_reduces_training_error():
+    x, y, lab = _data(n=256)
+    model = rnnlib.ElmanRNN(6, 128, seed=0)
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=15, x_eval=x, y_eval=y, eval_every=5)
+    assert hist.test_mse[-1] < 0.8 * hist.test_mse[0]
+    assert hist.eval_epoch == [0, 5, 10, 15]
+
+
+def test_divergence_raises_a_clear_error_naming_the_step_size():
+    x, y, lab = _data()
+    model = rnnlib.ElmanRNN(6, 32, seed=0)
+    with pytest.raises(rnnlib.TrainingDiverged, match="lr="):
+        rnnlib.train_sgd(model, x, y, lab, lr=50.0, epochs=5)
+    assert issubclass(rnnlib.TrainingDiverged, ValueError)
+
+
+def test_practical_step_size_formula():
+    assert rnnlib.practical_step_size(0.5, 10, 100, c=0.25) == pytest.approx(0.25 / (0.25 * 10 * 100))
