@@ -1,0 +1,73 @@
+"""Every baseline runs on the same data, returns sane numbers, and rejects bad input (E7)."""
+import numpy as np
+import pytest
+
+import rnnlib
+from rnnlib.baselines import (BASELINES, kernel_ridge_select, ridge_select, run_baseline, sgd_w)
+
+CFG = rnnlib.ExperimentConfig(length=5, width=32, n_train=120, n_test=80, epochs=3)
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_each_baseline_runs(name):
+    data = rnnlib.make_dataset(CFG)
+    r = run_baseline(name, CFG, data)
+    assert r.name == name and r.config == CFG
+    assert np.isfinite(r.train_mse) and np.isfinite(r.test_mse)
+    assert 0 <= r.train_mse < 5 and 0 <= r.test_mse < 5
+    assert r.seconds >= 0
+    again = run_baseline(name, CFG)  # same config, same numbers, data drawn again
+    assert again.test_mse == pytest.approx(r.test_mse, rel=1e-6, abs=1e-9)
+    assert rnnlib.baselines.BaselineResult.from_dict(r.to_dict()).test_mse == r.test_mse
+
+
+def test_sgd_w_is_run_experiment():
+    assert sgd_w(CFG).test_mse == rnnlib.run_experiment(CFG).test_mse
+
+
+def test_full_training_sgd_is_trained_wab():
+    r = run_baseline("full_training", CFG, optimizer="sgd")
+    assert r.test_mse == rnnlib.run_experiment(CFG.replace(trained="WAB")).test_mse
+
+
+def test_linear_ridge_learns_a_linear_target():
+    # phi = z: the target is linear in the tokens, so a linear model is near perfect
+    cfg = CFG.replace(phi="z", n_train=400)
+    assert run_baseline("linear_ridge", cfg).test_mse < 0.02
+
+
+def test_random_features_beats_the_mean_with_enough_data():
+    cfg = CFG.replace(width=128, n_train=600)
+    assert run_baseline("random_features", cfg).test_mse < 0.8
+
+
+def test_ridge_selection_picks_small_reg_for_clean_data():
+    rng = np.random.default_rng(0)
+    F = rng.standard_normal((200, 5))
+    y = F @ rng.standard_normal((5, 1))
+    _, pred, reg = ridge_select(F, y, F)
+    assert reg <= 1e-3 and np.abs(pred - y).max() < 1e-2
+    K = F @ F.T
+    _, pk, _ = kernel_ridge_select(K, y, K)
+    assert np.abs(pk - y).max() < 0.05
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="name"):
+        run_baseline("svm", CFG)
+    with pytest.raises(TypeError, match="cfg"):
+        run_baseline("linear_ridge", {"length": 5})
+    with pytest.raises(TypeError, match="data"):
+        run_baseline("random_features", CFG, data="data")
+    with pytest.raises(ValueError, match="make_dataset"):
+        run_baseline("random_features", CFG, rnnlib.make_dataset(CFG.replace(n_train=50)))
+    with pytest.raises(ValueError, match="labels"):
+        run_baseline("ntk_ridge", CFG.replace(labels="all"))
+    with pytest.raises(ValueError, match="optimizer"):
+        run_baseline("full_training", CFG, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="lr"):
+        run_baseline("full_training", CFG, lr=-1.0)
+    with pytest.raises(ValueError, match="F_train"):
+        ridge_select(np.ones((5, 2)), np.ones((5, 1)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="K_train"):
+        kernel_ridge_select(np.ones((5, 4)), np.ones((5, 1)), np.ones((3, 4)))
