@@ -3,8 +3,16 @@
 
 Modules follow the order in which the book introduces the concepts: ``tokens``,
 ``smooth``, ``concept``, ``rnn``, ``forward``, ``patterns``, ``backward``, ``training``,
-``theory``, ``experiment``, ``pseudo_network``.
+``theory``, ``experiment``, ``pseudo_network``, then chapter 6 (``lemma``, ``existence``,
+``interference``) and chapter 7 (``ntk``, ``baselines``, ``outside``).
 """
+from .baselines import BASELINES, BaselineResult, run_baseline
+from .existence import ExistenceSetup, SinglePositionTarget, WStar
+from .interference import InterferenceResult, change_pair, interference
+from .lemma import IndicatorFit, fit_indicator, noise_robustness, sup_error_vs_neurons
+from .ntk import gradient_factors, measure_ntk_cost, ntk_gram
+from .outside import (OUTSIDE_TARGETS, ExactlyOneConcept, NonAdditiveConcept, OutsideResult, ParityConcept,
+                      make_target, run_outside, samples_needed)
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult, initial_model, make_dataset, run_experiment
@@ -37,4 +45,10 @@ __all__ = [
     "initial_model", "linearization_error", "mean_offdiagonal", "pattern_flips", "perturbed_token_flips",
     "predicted_flips", "pseudo_network", "rnn_change", "sheppard_flip_probability", "fit_power_law",
     "lazy_summary", "scaled_config",
+    # chapters 6-7: why it works, baselines and limits
+    "BASELINES", "BaselineResult", "run_baseline", "ExistenceSetup", "SinglePositionTarget", "WStar",
+    "InterferenceResult", "change_pair", "interference", "IndicatorFit", "fit_indicator", "noise_robustness",
+    "sup_error_vs_neurons", "gradient_factors", "measure_ntk_cost", "ntk_gram", "OUTSIDE_TARGETS",
+    "ExactlyOneConcept", "NonAdditiveConcept", "OutsideResult", "ParityConcept", "make_target", "run_outside",
+    "samples_needed",
 ]

@@ -28,8 +28,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_float, check_int
-from .experiment import Dataset, ExperimentConfig, _standardize, derive_seed, make_dataset, run_experiment
+from ._checks import check_choice, check_float
+from .experiment import (Dataset, ExperimentConfig, _standardize, derive_seed, initial_model, make_dataset,
+                         run_experiment)
 from .ntk import ntk_gram
 from .rnn import ElmanRNN
 
@@ -91,11 +92,6 @@ def _std_mse(pred: np.ndarray, y: np.ndarray) -> float:
     """Standardized MSE for ``(n, nl, d)`` arrays, as :func:`rnnlib.training.standardized_mse`."""
     var = np.maximum(y.var(axis=0), 1e-12)
     return float((((pred - y) ** 2).mean(axis=0) / var).mean())
-
-
-def _model(cfg: ExperimentConfig) -> ElmanRNN:
-    return ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
-                    b_var=cfg.b_var)
 
 
 def _split(n: int, seed: int, frac: float = 0.2):
@@ -220,7 +216,7 @@ def random_features(cfg: ExperimentConfig, data: Dataset | None = None) -> Basel
     """
     start = time.perf_counter()
     data, lab, y_tr, y_te = _prepare(cfg, data)
-    model = _model(cfg)
+    model = initial_model(cfg)
     H_tr = model.hidden_states(data.x_train)[:, lab].double().numpy()  # (n, nl, m)
     H_te = model.hidden_states(data.x_test)[:, lab].double().numpy()
     n, nl, m = H_tr.shape
@@ -245,7 +241,7 @@ def ntk_ridge(cfg: ExperimentConfig, data: Dataset | None = None, *, chunk: int 
         raise ValueError(f"ntk_ridge needs labels='last' and output_dim=1, got labels={cfg.labels!r}, "
                          f"output_dim={cfg.output_dim}")
     data, lab, y_tr, y_te = _prepare(cfg, data)
-    model = _model(cfg)
+    model = initial_model(cfg)
     f0_tr = cfg.output_scale * model.forward(data.x_train)[:, lab].double().numpy()
     f0_te = cfg.output_scale * model.forward(data.x_test)[:, lab].double().numpy()
     K = ntk_gram(model, data.x_train, output_scale=cfg.output_scale, chunk=chunk)
@@ -309,7 +305,7 @@ def full_training(cfg: ExperimentConfig, data: Dataset | None = None, *, optimiz
     lr = check_float("lr", lr, positive=True)
     start = time.perf_counter()
     data, lab, y_tr, y_te = _prepare(cfg, data)
-    model = _model(cfg)
+    model = initial_model(cfg)
     W, A, B = _adam_full(model, data.x_train, y_tr, set(lab.tolist()), output_scale=cfg.output_scale, lr=lr,
                          epochs=cfg.epochs, batch_size=cfg.batch_size, seed=derive_seed(cfg.seed, "sgd"))
     trained = model.copy()

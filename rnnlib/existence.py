@@ -32,7 +32,7 @@ import torch
 
 from ._checks import as_array, check_choice, check_float, check_int
 from .lemma import IndicatorFit, fit_indicator
-from .ntk import gradient_factors, pseudo_network_output
+from .ntk import gradient_factors
 from .rnn import ElmanRNN
 from .smooth import SmoothFunction, smooth_function
 from .tokens import embed

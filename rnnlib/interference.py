@@ -21,8 +21,7 @@ import torch
 
 from ._checks import check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, _standardize, derive_seed, make_dataset
-from .rnn import ElmanRNN
+from .experiment import ExperimentConfig, _standardize, derive_seed, initial_model, make_dataset
 from .training import predict, train_sgd
 
 __all__ = ["InterferenceResult", "change_pair", "interference"]
@@ -124,7 +123,7 @@ def interference(cfg: ExperimentConfig, pair: tuple[int, int] | None = None, *,
     # the changed targets are expressed in the original units, so moves are comparable
     y1_tr, _, _ = _standardize(changed(data.x_star_train), labelled, mean, std)
     y1_te, _, _ = _standardize(changed(data.x_star_test), labelled, mean, std)
-    models = [ElmanRNN(cfg.token_dim + 1, cfg.width, 1, seed=derive_seed(cfg.seed, "model"), b_var=cfg.b_var)
+    models = [initial_model(cfg)
               for _ in range(2)]
     train_sgd(models, data.x_train, [y0_tr, y1_tr], labelled, output_scale=cfg.output_scale, lr=cfg.step_size,
               epochs=cfg.epochs, batch_size=cfg.batch_size, seed=derive_seed(cfg.seed, "sgd"),

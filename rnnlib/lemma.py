@@ -37,8 +37,8 @@ import numpy as np
 from ._checks import as_array, check_choice, check_float, check_int
 from .smooth import SmoothFunction, smooth_function
 
-__all__ = ["IndicatorFit", "fit_indicator", "hermite", "threshold_factors", "noisy_threshold_factors", "sup_error_vs_neurons", "noise_robustness",
-           "fitted_slope"]
+__all__ = ["IndicatorFit", "fit_indicator", "hermite", "threshold_factors", "noisy_threshold_factors",
+           "sup_error_vs_neurons", "noise_robustness"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -266,14 +266,3 @@ def noise_robustness(fit: IndicatorFit, noises, *, M: int = 100_000, n_draws: in
                                       noise=check_float("noise", tau, nonnegative=True),
                                       noise_kind=noise_kind)[0]
     return out
-
-
-def fitted_slope(x, y) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` (a growth or decay exponent)."""
-    x = as_array("x", x)
-    y = as_array("y", y)
-    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
-        raise ValueError(f"x and y must be 1-d arrays of the same length >= 2, got {x.shape} and {y.shape}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive to fit a slope on log scales")
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])

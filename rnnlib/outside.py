@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import as_array, check_choice, check_int
+from ._checks import as_array, check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, _standardize, derive_seed
-from .rnn import ElmanRNN
+from .experiment import ExperimentConfig, _standardize, derive_seed, initial_model
 from .smooth import smooth_function
 from .tokens import embed, sample_tokens
 from .training import predict, standardized_mse, train_sgd
@@ -200,7 +199,7 @@ def run_outside(cfg: ExperimentConfig, targets=OUTSIDE_TARGETS, *, progress: boo
         y_tr, mean, std = _standardize(c(xs_tr), labelled)
         ys_tr.append(y_tr)
         ys_te.append(_standardize(c(xs_te), labelled, mean, std)[0])
-    models = [ElmanRNN(cfg.token_dim + 1, cfg.width, 1, seed=derive_seed(cfg.seed, "model"), b_var=cfg.b_var)
+    models = [initial_model(cfg)
               for _ in concepts]
     eval_every = cfg.eval_every or max(1, cfg.epochs // 10)
     histories = train_sgd(models, x_tr, ys_tr, labelled, output_scale=cfg.output_scale, lr=cfg.step_size,

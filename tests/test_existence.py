@@ -1,7 +1,6 @@
 """The constructed W* (paper.md 5.4)."""
 import numpy as np
 import pytest
-import torch
 
 import rnnlib
 from rnnlib.existence import ExistenceSetup, SinglePositionTarget

@@ -83,3 +83,14 @@ def test_bad_input():
         gradient_factors(rnnlib.ElmanRNN(4, 8, output_dim=2), x, output_scale=0.3)
     with pytest.raises(TypeError, match="model"):
         ntk_gram("model", x, output_scale=0.3)
+
+
+def test_factored_pseudo_network_matches_rnnlib_pseudo_network():
+    # the factors u_i, h_{i-1} give the same pseudo-network as the forward-mode recursion of chapter 4
+    model = rnnlib.ElmanRNN(4, 32, seed=2)
+    x = rnnlib.embed(rnnlib.sample_tokens(6, 7, 3, seed=3), 0.3)
+    Wp = 0.1 * torch.randn(32, 32, generator=torch.Generator().manual_seed(1))
+    U, P = gradient_factors(model, x, output_scale=0.3)
+    ours = pseudo_network_output(U, P, Wp).double().numpy()
+    ref = 0.3 * rnnlib.pseudo_network(model, x, Wp, dtype=torch.float64)[:, -1, 0].numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
