@@ -35,7 +35,8 @@ from .ntk import ntk_gram
 from .rnn import ElmanRNN
 
 __all__ = ["BaselineResult", "BASELINES", "run_baseline", "sgd_w", "random_features", "ntk_ridge", "sgd_wa",
-           "full_training", "linear_ridge", "ridge_select", "kernel_ridge_select", "RIDGE_GRID"]
+           "full_training", "linear_ridge", "ridge_select", "kernel_ridge_select", "RIDGE_GRID", "verdict",
+           "summary_table"]
 
 #: Regularizers tried, relative to the mean eigenvalue (trace / size) of the Gram matrix.
 RIDGE_GRID = tuple(float(v) for v in np.logspace(-7, 1, 17))
@@ -345,3 +346,55 @@ def run_baseline(name: str, cfg: ExperimentConfig, data: Dataset | None = None, 
     """Run the baseline ``name`` (a key of :data:`BASELINES`) on ``cfg``."""
     fn = BASELINES[check_choice("name", name, tuple(BASELINES))]
     return fn(cfg, data, **options)
+
+
+def verdict(errors, reference, *, rel_tol: float = 0.1) -> str:
+    """Compare a baseline's test errors with SGD on W's, over the same grid of ``N`` (and seeds).
+
+    Args:
+        errors, reference: arrays of the same shape (e.g. ``(len(N), n_seeds)``).
+        rel_tol: relative difference of the mean errors within which the two count as equal.
+
+    Returns:
+        ``"better than SGD on W"``, ``"as good as SGD on W"`` or ``"worse than SGD on W"``.
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if errors.shape != reference.shape or errors.size == 0:
+        raise ValueError(f"errors and reference must have the same non-empty shape, got {errors.shape} and "
+                         f"{reference.shape}")
+    rel_tol = check_float("rel_tol", rel_tol, nonnegative=True)
+    rel = float(np.mean((errors - reference) / reference))
+    if rel < -rel_tol:
+        return "better than SGD on W"
+    if rel > rel_tol:
+        return "worse than SGD on W"
+    return "as good as SGD on W"
+
+
+def summary_table(n_values, errors: dict, labels: dict | None = None, *, reference: str = "sgd_w",
+                  rel_tol: float = 0.1) -> str:
+    """A Markdown table: one row per baseline, the mean test error (and range over seeds) per ``N``,
+    and the :func:`verdict` against ``reference``.
+
+    Args:
+        n_values: the sample sizes (columns).
+        errors: ``{name: (len(n_values), n_seeds)}`` standardized test errors.
+        labels: display names (default: the keys).
+    """
+    labels = dict(labels or {})
+    if reference not in errors:
+        raise ValueError(f"errors must contain the reference {reference!r}, got {sorted(errors)}")
+    head = "| method | " + " | ".join(f"N = {n:,}" for n in n_values) + " | verdict |"
+    rule = "|---|" + "---|" * len(n_values) + "---|"
+    rows = [head, rule]
+    for name, err in errors.items():
+        err = np.asarray(err, dtype=np.float64)
+        if err.ndim != 2 or err.shape[0] != len(n_values):
+            raise ValueError(f"errors[{name!r}] must have shape ({len(n_values)}, n_seeds), got {err.shape}")
+        cells = []
+        for row in err:
+            cells.append(f"{row.mean():.3f}" + (f" ({row.min():.3f}–{row.max():.3f})" if err.shape[1] > 1 else ""))
+        v = "reference" if name == reference else verdict(err, errors[reference], rel_tol=rel_tol)
+        rows.append(f"| {labels.get(name, name)} | " + " | ".join(cells) + f" | {v} |")
+    return "\n".join(rows)

@@ -71,3 +71,19 @@ def test_bad_input():
         ridge_select(np.ones((5, 2)), np.ones((5, 1)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="K_train"):
         kernel_ridge_select(np.ones((5, 4)), np.ones((5, 1)), np.ones((3, 4)))
+
+
+def test_verdict_and_table():
+    from rnnlib.baselines import summary_table, verdict
+    ref = np.array([[0.5, 0.6], [0.3, 0.3]])
+    assert verdict(ref * 0.5, ref) == "better than SGD on W"
+    assert verdict(ref * 1.05, ref) == "as good as SGD on W"
+    assert verdict(ref * 2, ref) == "worse than SGD on W"
+    table = summary_table([300, 1000], {"sgd_w": ref, "linear_ridge": ref * 0.5}, {"sgd_w": "SGD"})
+    lines = table.splitlines()
+    assert len(lines) == 4 and "N = 1,000" in lines[0] and "| SGD | 0.550 (0.500–0.600)" in lines[2]
+    assert lines[3].endswith("better than SGD on W |")
+    with pytest.raises(ValueError, match="shape"):
+        verdict(ref, ref[:1])
+    with pytest.raises(ValueError, match="reference"):
+        summary_table([300, 1000], {"x": ref})
