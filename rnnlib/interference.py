@@ -21,7 +21,7 @@ import torch
 
 from ._checks import check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, _standardize, derive_seed, initial_model, make_dataset
+from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model, make_dataset
 from .training import predict, train_sgd
 
 __all__ = ["InterferenceResult", "change_pair", "interference"]
@@ -125,9 +125,8 @@ def interference(cfg: ExperimentConfig, pair: tuple[int, int] | None = None, *,
     y1_te, _, _ = _standardize(changed(data.x_star_test), labelled, mean, std)
     models = [initial_model(cfg)
               for _ in range(2)]
-    train_sgd(models, data.x_train, [y0_tr, y1_tr], labelled, output_scale=cfg.output_scale, lr=cfg.step_size,
-              epochs=cfg.epochs, batch_size=cfg.batch_size, seed=derive_seed(cfg.seed, "sgd"),
-              trained=cfg.trained, progress=progress)
+    train_sgd(models, data.x_train, [y0_tr, y1_tr], labelled, seed=derive_seed(cfg.seed, "sgd"),
+              progress=progress, **_sgd_options(cfg))
     W = torch.stack([mdl.W for mdl in models])
     A = torch.stack([mdl.A for mdl in models])
     B = torch.stack([mdl.B for mdl in models])

@@ -28,13 +28,13 @@ import torch
 
 from ._checks import as_array, check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, _standardize, derive_seed, initial_model
+from .experiment import ExperimentConfig, ExperimentResult, _sgd_options, _standardize, derive_seed, initial_model
 from .smooth import smooth_function
 from .tokens import embed, sample_tokens
 from .training import predict, standardized_mse, train_sgd
 
 __all__ = ["NonAdditiveConcept", "ExactlyOneConcept", "ParityConcept", "OUTSIDE_TARGETS", "make_target",
-           "OutsideResult", "run_outside", "samples_needed"]
+           "OutsideResult", "run_outside", "samples_needed", "measure_outside"]
 
 
 class _LastPositionTarget:
@@ -167,8 +167,8 @@ class OutsideResult:
 def run_outside(cfg: ExperimentConfig, targets=OUTSIDE_TARGETS, *, progress: bool = False) -> list[OutsideResult]:
     """Train SGD on W, exactly as :func:`~rnnlib.experiment.run_experiment`, once per target.
 
-    The tokens, the initial RNN, the step size and the batch order are those of ``cfg``; only the
-    labels differ. All targets train together as one ensemble (batched matrix products), which gives
+    The tokens, the initial RNN, the step size, the batch order and the iterate averaging are those of
+    ``cfg``; only the labels differ. All targets train together as one ensemble (batched matrix products), which gives
     the same numbers as training them one by one.
 
     Args:
@@ -201,11 +201,8 @@ def run_outside(cfg: ExperimentConfig, targets=OUTSIDE_TARGETS, *, progress: boo
         ys_te.append(_standardize(c(xs_te), labelled, mean, std)[0])
     models = [initial_model(cfg)
               for _ in concepts]
-    eval_every = cfg.eval_every or max(1, cfg.epochs // 10)
-    histories = train_sgd(models, x_tr, ys_tr, labelled, output_scale=cfg.output_scale, lr=cfg.step_size,
-                          epochs=cfg.epochs, batch_size=cfg.batch_size, seed=derive_seed(cfg.seed, "sgd"),
-                          trained=cfg.trained, x_eval=x_te, y_eval=ys_te, eval_every=eval_every,
-                          progress=progress)
+    histories = train_sgd(models, x_tr, ys_tr, labelled, seed=derive_seed(cfg.seed, "sgd"), x_eval=x_te,
+                          y_eval=ys_te, progress=progress, **_sgd_options(cfg))
     W = torch.stack([mdl.W for mdl in models])
     A = torch.stack([mdl.A for mdl in models])
     B = torch.stack([mdl.B for mdl in models])
@@ -243,3 +240,16 @@ def samples_needed(n_values, errors, target: float) -> float:
             n0, n1 = np.log(n_values[a - 1]), np.log(n_values[a])
             return float(np.exp(n0 + (np.log(target) - e0) * (n1 - n0) / (e1 - e0)))
     return float("inf")
+
+
+def measure_outside(result: ExperimentResult) -> dict:
+    """A ``measure`` hook for :func:`rnnlib.sweep`: SGD on W against every outside target.
+
+    ``result`` is the SGD-on-W run of the additive target itself; the other targets of
+    :data:`OUTSIDE_TARGETS` train on the same tokens with the same config. Returns
+    ``{target: test_mse}`` (``"additive"`` is ``result.test_mse``).
+    """
+    others = [t for t in OUTSIDE_TARGETS if t != "additive"]
+    out = {"additive": float(result.test_mse)}
+    out.update({r.target: r.test_mse for r in run_outside(result.config, others)})
+    return out

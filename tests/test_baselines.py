@@ -87,3 +87,17 @@ def test_verdict_and_table():
         verdict(ref, ref[:1])
     with pytest.raises(ValueError, match="reference"):
         summary_table([300, 1000], {"x": ref})
+
+
+def test_measure_hooks_in_a_sweep(tmp_path):
+    from rnnlib.baselines import measure_baselines, measure_random_features
+    cfg = CFG.replace(average=0.5)
+    res = rnnlib.sweep([cfg], cache_dir=tmp_path, measure=measure_baselines, progress=False)[0]
+    assert res.test_mse == rnnlib.run_experiment(cfg).test_mse
+    for name in BASELINES:
+        if name != "sgd_w":
+            assert res.extras[name] == pytest.approx(run_baseline(name, cfg).test_mse, rel=1e-6, abs=1e-9)
+    again = rnnlib.sweep([cfg], cache_dir=tmp_path, measure=measure_baselines, progress=False)[0]
+    assert again.extras == res.extras  # read back from the cache
+    rf = rnnlib.sweep([cfg], cache_dir=False, measure=measure_random_features, progress=False)[0]
+    assert rf.extras["random_features"] == pytest.approx(res.extras["random_features"])

@@ -55,3 +55,13 @@ def test_bad_input():
         ExactlyOneConcept(5, 8)(rnnlib.sample_tokens(3, 6, 8))
     with pytest.raises(ValueError, match="increasing"):
         samples_needed([1000, 100], [0.5, 0.4], 0.3)
+
+
+def test_measure_outside_and_averaging():
+    from rnnlib.outside import measure_outside
+    cfg = rnnlib.ExperimentConfig(length=6, width=32, n_train=100, n_test=60, epochs=2, average=0.5)
+    res = rnnlib.sweep([cfg], cache_dir=False, measure=measure_outside, progress=False)[0]
+    assert set(res.extras) == set(rnnlib.OUTSIDE_TARGETS)
+    # the additive target trained inside the ensemble equals run_experiment, averaging included
+    solo = run_outside(cfg, ["additive"])[0]
+    assert solo.test_mse == pytest.approx(res.test_mse, rel=1e-5)

@@ -84,6 +84,14 @@ def test_tracker_follows_run_experiment():
     assert abs(tracker.pattern_flips[-1] - result.pattern_flips) < 1e-3
     assert tracker.true_output.shape == (256, 1, 1) == tracker.linearized_output.shape
     assert 0 < tracker.relative_error[-1] < 1
+    # the recorded error is the linearization error of the final displacement, computed independently
+    trained = rnnlib.run_experiment(cfg, keep_model=True).model
+    initial = rnnlib.initial_model(cfg)
+    probe = rnnlib.make_dataset(cfg).x_test[:256]
+    independent = rnnlib.linearization_error(initial, probe, trained.W - initial.W,
+                                             positions=np.arange(cfg.length) == cfg.length - 1,
+                                             dtype=torch.float64)
+    assert tracker.relative_error[-1] == pytest.approx(independent, rel=1e-3)
     d = tracker.to_dict()
     assert set(d) == {"epoch", "displacement_fro", "displacement_spectral", "pattern_flips", "relative_error"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from .style import color_for_length, color_for_width, new_figure
 
@@ -95,7 +96,7 @@ def plot_lazy_regime(summary: Mapping[str, np.ndarray], fits: Mapping[str, tuple
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(m, [str(int(v)) for v in m])
-        ax.minorticks_off()
+        ax.xaxis.set_minor_locator(NullLocator())  # keep only the width ticks
         ax.set_xlabel("width m")
         ax.legend(fontsize=7)
     return fig
@@ -151,7 +152,7 @@ def plot_pseudo_network(trackers: Mapping[int, object], output_scale: float, *,
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(mm, [str(m) for m in widths])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(NullLocator())  # keep only the width ticks
     ax.set_xlabel("width m")
     ax.set_ylabel(r"$\|F_{pseudo} - \Delta F\| / \|\Delta F\|$")
     ax.set_title("linearization error versus width")
