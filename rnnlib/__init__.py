@@ -5,9 +5,10 @@ Modules follow the order in which the book introduces the concepts: ``bounds`` (
 prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forward``,
 ``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``,
 ``lazy``, ``sweep`` (the cached, resumable engine that runs many experiments; also
-``python -m rnnlib``) and ``generalization`` (sample complexity, Chapter 5).
+``python -m rnnlib``), ``generalization`` (sample complexity, Chapter 5) and ``ledger`` (the
+claims ledger and theory calculator, Chapter 8).
 """
-from . import bounds
+from . import bounds, ledger
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
@@ -47,4 +48,6 @@ __all__ = [
     "initial_model", "linearization_error", "mean_offdiagonal", "pattern_flips", "perturbed_token_flips",
     "predicted_flips", "pseudo_network", "rnn_change", "sheppard_flip_probability", "fit_power_law",
     "lazy_summary", "scaled_config",
+    # chapter 8: the claims ledger
+    "ledger",
 ]
