@@ -35,7 +35,7 @@ __all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "NOT_MEASURED", "THRESHOLDS"
            "measure_forward_stability", "measure_coherence", "measure_interference",
            "measure_two_layer_class", "measure_additivity", "measure_normalization",
            "measure_theory_scales", "measure_lazy", "measure_random_features", "theory_calculator",
-           "theory_table_markdown", "show_calculator", "LEDGER_BASE"]
+           "theory_table_markdown", "show_calculator", "LEDGER_BASE", "ledger_html", "theory_table_html"]
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
@@ -599,7 +599,50 @@ def theory_table_markdown(entries: Sequence[dict]) -> str:
 def show_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
                     width: int = 256):
     """Display :func:`theory_calculator` as a one-row table (the live widget's callback)."""
-    from IPython.display import Markdown, display
+    from IPython.display import HTML, display
 
-    display(Markdown(theory_table_markdown([theory_calculator(phi, eps, int(length), int(output_dim),
+    display(HTML(theory_table_html([theory_calculator(phi, eps, int(length), int(output_dim),
                                                               int(width))])))
+
+
+# -- HTML rendering (myst-nb renders Markdown outputs as CommonMark, which has no tables) ---------
+
+def _link_html(markdown_link: str) -> str:
+    import html
+    import re
+
+    m = re.fullmatch(r"\[(.+)\]\((.+)\)", markdown_link)
+    if m is None:
+        return html.escape(markdown_link)
+    return f'<a href="{html.escape(m.group(2))}">{html.escape(m.group(1))}</a>'
+
+
+def ledger_html(rows: Sequence[Row]) -> str:
+    """The ledger as an HTML table (same columns as :func:`ledger_markdown`)."""
+    import html
+
+    out = ['<table class="ledger">', "<thead><tr><th></th><th>Claim</th><th>Experiment</th><th>Chapter</th>"
+           "<th>Measured</th><th>Verdict</th></tr></thead>", "<tbody>"]
+    for k, r in enumerate(rows, 1):
+        if not isinstance(r, Row):
+            raise TypeError(f"rows must hold Row objects, got {type(r).__name__}")
+        tag = "" if r.claim.kind == "claim" else " <i>(limitation)</i>"
+        out.append(f"<tr><td>{k}</td><td>{html.escape(r.claim.claim)}{tag}</td>"
+                   f"<td>{html.escape(r.claim.experiment)}</td><td>{_link_html(r.claim.chapter)}</td>"
+                   f"<td>{html.escape(r.figure)}</td><td><b>{html.escape(r.verdict)}</b>: "
+                   f"{html.escape(r.reason)}</td></tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def theory_table_html(entries: Sequence[dict]) -> str:
+    """:func:`theory_table_markdown` as an HTML table."""
+    import html
+
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(c[0])}</th>" for c in _CALC_COLUMNS)
+           + "</tr></thead>", "<tbody>"]
+    for e in entries:
+        out.append("<tr>" + "".join(f"<td>{html.escape(fmt.format(e[k]))}</td>" for _, k, fmt in _CALC_COLUMNS)
+                   + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)

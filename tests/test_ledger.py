@@ -119,3 +119,11 @@ def test_bad_input():
         ledger.width_sweep_configs([], length=5, n_train=40, seeds=[0], steps_at_10=10, n_test=10)
     with pytest.raises(TypeError, match="Row"):
         ledger.ledger_markdown(["x"])
+
+
+def test_html_tables():
+    rows = ledger.evaluate(_fake_measured())
+    text = ledger.ledger_html(rows)
+    assert text.count("<tr>") == len(ledger.CLAIMS) + 1
+    assert '<a href="05_generalization.html">' in text and "&lt;" not in ledger._link_html("[a](b.html)")
+    assert ledger.theory_table_html([ledger.theory_calculator()]).count("<tr>") == 2
