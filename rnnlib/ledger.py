@@ -382,7 +382,7 @@ def _v_pseudo(m):
         return SUPPORTED, f"relative error {e:.3f} <= {T['pseudo_error_supported']:g} after training"
     if e <= T["pseudo_error_partly"]:
         return PARTLY, f"relative error {e:.3f} is between {T['pseudo_error_supported']:g} and {T['pseudo_error_partly']:g}"
-    return NOT_OBSERVABLE, f"relative error {e:.3f} > {T['pseudo_error_partly']:g}: not lazy at this width"
+    return NOT_OBSERVABLE, f"relative error {e:.3f} > {T['pseudo_error_partly']:g}: the linearization at W_0 is not accurate at this width and training length"
 
 
 def _v_forward(m):
