@@ -21,6 +21,13 @@ _BOUND_STYLE = {"zhang": ("Zhang et al. factor", "s"), "bartlett": ("Bartlett et
                 "tu_factor": ("Tu et al. factor", "D")}
 
 
+def _no_minor_labels(ax, *axes: str):
+    """Log axes label only the ticks we set (no '6 x 10^0' minor labels)."""
+    from matplotlib.ticker import NullFormatter
+    for name in axes:
+        getattr(ax, f"{name}axis").set_minor_formatter(NullFormatter())
+
+
 def _color(by: str, value):
     return color_for_width(int(value)) if by == "width" else color_for_length(int(value))
 
@@ -102,6 +109,7 @@ def plot_sample_complexity(lengths, n_star, fit: PowerLawFit, *, bounds: Mapping
     ax.set_yscale("log")
     ax.set_xticks(L)
     ax.set_xticklabels([f"{v:g}" for v in L])
+    _no_minor_labels(ax, "x")
     ax.set_xlabel("sequence length L")
     ax.set_ylabel("samples needed $N^*$")
     ax.set_title("$N^*(L)$" + (f" at test error {target:g}" if target is not None else ""))
@@ -163,6 +171,9 @@ def plot_width(curves: Curves, n_star_by_width=None, *, target: float | None = N
         bx.set_yscale("log")
         bx.set_xticks(widths)
         bx.set_xticklabels([f"{int(v)}" for v in widths])
+        _no_minor_labels(bx, "x", "y")
+        from matplotlib.ticker import FuncFormatter
+        bx.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         bx.set_xlabel("width m (hidden neurons)")
         bx.set_ylabel("samples needed $N^*$")
         bx.set_title("$N^*$ versus width" + (f" (target {target:g})" if target is not None else ""))
@@ -219,6 +230,7 @@ def plot_gap(curves: Curves):
     ax.set_xscale("log")
     ax.set_xticks(curves.x)
     ax.set_xticklabels([f"{int(v)}" for v in curves.x])
+    _no_minor_labels(ax, "x")
     ax.set_xlabel("sequence length L")
     ax.set_ylabel("test error − train error (standardized)")
     ax.set_title("generalization gap versus length")
