@@ -6,9 +6,10 @@ prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forw
 ``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``,
 ``lazy``, ``sweep`` (the cached, resumable engine that runs many experiments; also
 ``python -m rnnlib``), ``generalization`` (sample complexity, Chapter 5), then Chapter 6
-(``lemma``, ``existence``, ``interference``) and Chapter 7 (``ntk``, ``baselines``, ``outside``).
+(``lemma``, ``existence``, ``interference``), Chapter 7 (``ntk``, ``baselines``, ``outside``) and
+``ledger`` (the claims ledger and theory calculator, Chapter 8).
 """
-from . import bounds
+from . import bounds, ledger
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
@@ -62,4 +63,6 @@ __all__ = [
     "sup_error_vs_neurons", "gradient_factors", "measure_ntk_cost", "ntk_gram", "OUTSIDE_TARGETS",
     "ExactlyOneConcept", "NonAdditiveConcept", "OutsideResult", "ParityConcept", "make_target", "run_outside",
     "samples_needed",
+    # chapter 8: the claims ledger
+    "ledger",
 ]
