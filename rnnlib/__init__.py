@@ -3,7 +3,7 @@
 
 Modules follow the order in which the book introduces the concepts: ``tokens``,
 ``smooth``, ``concept``, ``rnn``, ``forward``, ``patterns``, ``backward``, ``training``,
-``theory``, ``experiment``, ``pseudo_network``.
+``theory``, ``experiment``, ``pseudo_network``, ``lazy``.
 """
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .concept import AdditiveConcept
