@@ -3,10 +3,12 @@
 # on a fresh machine `make book` or `make test` is the only command to type.
 #
 #   make book    full-fidelity book (RNNLIB_FAST unset) -> _build/html/index.html
-#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML check
+#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML and browser checks
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
+#   make bench-book  time `make book` cold and warm (opt-in: two full builds)
 #   make clean   remove build outputs
+#   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -29,7 +31,8 @@ FULL_OUT   := _build
 FULL_HTML  := $(FULL_OUT)/html
 FAST_OUT   := _build/fast
 FAST_HTML  := $(FAST_OUT)/_build/html
-JB_FLAGS   := -W --keep-going
+# -n (nitpicky): every cross-reference must resolve, and -W turns any miss into an error.
+JB_FLAGS   := -W -n --keep-going
 
 # The profile is chosen explicitly per command below, never inherited from the caller's shell
 # (`make lab` is the exception: `RNNLIB_FAST=1 make lab` gives a fast-profile kernel).
@@ -43,13 +46,15 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
-.PHONY: help venv book book-fast test test-unit test-notebooks test-book lab bench lint clean mathjax
+.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book lint clean
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
-	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build and HTML check)"
+	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build, HTML and browser checks)"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
+	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
+	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"
 	@echo "make clean   remove $(FULL_OUT)/"
 	@echo "make venv    (re)create $(VENV) from requirements.txt and install rnnlib in editable mode"
 
@@ -73,6 +78,57 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # ---------------------------------------------------------------------------------------------
+# Offline assets of the HTML book
+
+# Pages render math and saved widget state without internet: MathJax, RequireJS and the Jupyter
+# widget manager (@jupyter-widgets/html-manager's embed-amd.js, which bundles the core ipywidgets
+# models and its fonts) are served by the book itself. They come from the npm registry at the
+# versions pinned here, each tarball checked against its pinned sha512, and are unpacked into
+# $(ASSETS)/ (not tracked). _config.yml copies $(ASSETS)/html into the output root (html_extra_path),
+# as _static/mathjax and _static/ipywidgets, without listing them as static files, so Jupyter Book
+# does not add them to every page: Sphinx loads MathJax, myst-nb loads the widget manager on pages
+# that hold widget state. `npm pack` fetches exactly these three packages; html-manager's dist/ is
+# a self-contained bundle, and `npm install` would add ~130 unpinned build dependencies (150 MB).
+# The html-manager 1.0.x line renders the state saved by ipywidgets 8 (requirements.txt).
+ASSETS           := _offline_assets
+NPM_MATHJAX      := mathjax@3.2.2
+NPM_MATHJAX_SUM  := sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==
+NPM_WIDGETS      := @jupyter-widgets/html-manager@1.0.15
+NPM_WIDGETS_SUM  := sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==
+NPM_REQUIREJS    := requirejs@2.3.8
+NPM_REQUIREJS_SUM := sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==
+# One stamp per set of versions: changing a pin above re-fetches; otherwise this runs once.
+ASSETS_STAMP     := $(ASSETS)/.installed-$(subst /,-,$(subst @,,$(NPM_MATHJAX)_$(NPM_WIDGETS)_$(NPM_REQUIREJS)))
+ASSETS_STATIC    := $(ASSETS)/html/_static
+
+assets: $(ASSETS_STAMP)
+mathjax: assets
+
+# `npm pack` names a tarball after the package (scope included) and version and prints the name.
+define npm_fetch
+name=$$(cd $(ASSETS)/npm && npm pack --silent $(1)) \
+  && got=$$(node -e 'process.stdout.write("sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$(ASSETS)/npm/$$name") \
+  && if [ "$$got" != "$(2)" ]; then echo "error: $(1) from npm has checksum $$got, expected $(2)" >&2; exit 1; fi \
+  && mkdir -p "$(ASSETS)/npm/$(3)" && tar xzf "$(ASSETS)/npm/$$name" -C "$(ASSETS)/npm/$(3)" --strip-components=1
+endef
+
+$(ASSETS_STAMP):
+	@command -v npm >/dev/null || { echo "error: npm is needed to fetch the book's MathJax and widget manager (Debian: apt-get install npm)" >&2; exit 1; }
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/npm $(ASSETS_STATIC)/mathjax/output/chtml/fonts $(ASSETS_STATIC)/ipywidgets
+	$(call npm_fetch,$(NPM_MATHJAX),$(NPM_MATHJAX_SUM),mathjax)
+	$(call npm_fetch,$(NPM_WIDGETS),$(NPM_WIDGETS_SUM),html-manager)
+	$(call npm_fetch,$(NPM_REQUIREJS),$(NPM_REQUIREJS_SUM),requirejs)
+	@# MathJax: the "tex-chtml-full" component (all TeX extensions, no autoloading) and its fonts.
+	cp $(ASSETS)/npm/mathjax/es5/tex-chtml-full.js $(ASSETS)/npm/mathjax/LICENSE $(ASSETS_STATIC)/mathjax/
+	cp -r $(ASSETS)/npm/mathjax/es5/output/chtml/fonts/woff-v2 $(ASSETS_STATIC)/mathjax/output/chtml/fonts/
+	@# The widget manager finds its font files next to itself (webpack's public path).
+	cp $(ASSETS)/npm/html-manager/dist/embed-amd.js $(ASSETS)/npm/html-manager/dist/embed.js.LICENSE.txt \
+	  $(ASSETS)/npm/html-manager/dist/*.{woff,woff2,ttf,eot,svg} $(ASSETS_STATIC)/ipywidgets/
+	@# require.js carries its MIT licence in its header.
+	cp $(ASSETS)/npm/requirejs/require.js $(ASSETS_STATIC)/ipywidgets/require.js
+	touch $@
+
+# ---------------------------------------------------------------------------------------------
 # Book
 
 # Re-execute notebooks when the library changed: the execution cache only sees notebook content,
@@ -82,14 +138,21 @@ $(FULL_OUT)/.rnnlib-sources: $(RNNLIB_SRC) | $(STAMP)
 	mkdir -p $(FULL_OUT)
 	touch $@
 
-book: $(STAMP) $(FULL_OUT)/.rnnlib-sources
+# Launch buttons (Binder, Colab) need the public repository of the book: whoever publishes it sets
+# BOOK_REPOSITORY_URL, e.g. `make book BOOK_REPOSITORY_URL=https://github.com/ORG/REPO`. Unset, the
+# pages have no launch buttons (_ext/book_html.py); nothing else depends on it.
+BOOK_REPOSITORY_URL ?=
+export BOOK_REPOSITORY_URL
+
+book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(JB) build . --path-output . $(JB_FLAGS)
-	RNNLIB_BOOK_HTML=$(FULL_HTML) $(PYTEST) -q -m book tests/test_book_html.py
+	RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
+	  $(PYTEST) -q -m "book or browser" tests/test_book_html.py tests/test_browser.py
 	@echo "Book: $(abspath $(FULL_HTML))/index.html"
 
 # The CI build: small sizes, warnings and cell errors fail it. Always from scratch, so that it
 # executes the current notebooks against the current library.
-book-fast: $(STAMP)
+book-fast: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(FAST_OUT)
 	$(FAST_ENV) $(JB) build . --path-output $(FAST_OUT) $(JB_FLAGS)
 
@@ -99,7 +162,7 @@ book-fast: $(STAMP)
 test: test-unit test-notebooks test-book
 
 test-unit: $(STAMP)
-	$(UNIT_ENV) $(PYTEST) tests -m "not book"
+	$(UNIT_ENV) $(PYTEST) tests -m "not book and not browser"
 
 # nbval executes every chapter in the fast profile; --nbval-lax fails on any cell error and compares
 # only the outputs of cells marked "# NBVAL_CHECK_OUTPUT".
@@ -111,8 +174,11 @@ else
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 endif
 
+# After the fast build: static checks of its HTML, then every page opened in headless Chromium
+# (tests/test_browser.py; skipped with a message where Chromium is not installed). Screenshots go
+# to $(FAST_OUT)/screenshots/.
 test-book: book-fast
-	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m book tests/test_book_html.py
+	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_book_html.py tests/test_browser.py
 
 # ---------------------------------------------------------------------------------------------
 # Working with the book
@@ -130,6 +196,11 @@ bench: $(STAMP)
 	  echo "make bench: bench/run_all.py does not exist yet, so there are no benchmarks to run."; \
 	fi
 
+# Opt-in: two full-profile builds (make clean, make book cold, make book warm); `make bench` then
+# reports their times from bench/book_times.json.
+bench-book: $(STAMP)
+	$(PY) bench/book_times.py
+
 # Cheap static checks: every module compiles, every notebook is valid nbformat with no saved errors.
 lint: $(STAMP)
 	$(PY) -m compileall -q rnnlib tests $(wildcard bench)
@@ -137,14 +208,3 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(FULL_OUT)
-
-# Re-vendor MathJax (used by the book for math without internet) from the npm registry.
-MATHJAX_VERSION := 3.2.2
-MATHJAX_DIR     := _offline/_static/mathjax
-mathjax:
-	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)/output/chtml/fonts
-	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz \
-	  && cd - >/dev/null \
-	  && cp $$tmp/package/es5/tex-chtml-full.js $$tmp/package/LICENSE $(MATHJAX_DIR)/ \
-	  && cp -r $$tmp/package/es5/output/chtml/fonts/woff-v2 $(MATHJAX_DIR)/output/chtml/fonts/ \
-	  && rm -rf $$tmp

@@ -121,11 +121,13 @@ def slider(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | Non
 
 
 def live(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | None = None,
-         continuous_update: bool = False):
-    """An ``ipywidgets.interact`` control over ``grid`` calling ``plot`` (needs a kernel).
+         continuous_update: bool = False) -> None:
+    """Display an ``ipywidgets.interactive`` control over ``grid`` calling ``plot`` (needs a kernel).
 
     Each grid entry becomes a selection slider; ``plot`` may take long (it may retrain),
-    so updates happen on release unless ``continuous_update``.
+    so updates happen on release unless ``continuous_update``.  The control is displayed
+    by the call and nothing is returned, so it shows once whether or not the call ends
+    the cell (``ipywidgets.interact`` returns the function, whose repr would print).
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -142,4 +144,4 @@ def live(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | None 
         display(fig)
         plt.close(fig)
 
-    return widgets.interact(show, **controls)
+    display(widgets.interactive(show, **controls))

@@ -31,3 +31,25 @@ def test_slider_rejects_an_empty_grid():
         slider(_plot, {})
     with pytest.raises(ValueError, match="grid\\['a'\\]"):
         slider(_plot, {"a": []})
+
+
+def test_live_displays_one_interactive_control_and_returns_nothing(monkeypatch):
+    """The control shows once, whether or not the call ends a cell, and replots when it moves."""
+    import IPython.display
+    import ipywidgets
+
+    from rnnlib.widgets import live
+
+    shown, calls = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+
+    def plot(a, b):
+        calls.append((a, b))
+        return _plot(a, b)
+
+    assert live(plot, {"a": [1, 2, 3]}, fixed={"b": 5}) is None
+    controls = [o for o in shown if isinstance(o, ipywidgets.interactive)]
+    assert len(controls) == 1
+    assert calls == [(2, 5)]  # drawn once at the middle of the grid
+    controls[0].children[0].value = 3
+    assert calls == [(2, 5), (3, 5)]
