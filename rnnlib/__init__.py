@@ -5,9 +5,11 @@ Modules follow the order in which the book introduces the concepts: ``bounds`` (
 prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forward``,
 ``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``,
 ``lazy``, ``sweep`` (the cached, resumable engine that runs many experiments; also
-``python -m rnnlib``) and ``generalization`` (sample complexity, Chapter 5).
+``python -m rnnlib``), ``generalization`` (sample complexity, Chapter 5), then Chapter 6
+(``lemma``, ``existence``, ``interference``), Chapter 7 (``ntk``, ``baselines``, ``outside``) and
+``ledger`` (the claims ledger and theory calculator, Chapter 8).
 """
-from . import bounds
+from . import bounds, ledger
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
@@ -27,6 +29,14 @@ from .theory import (log10_theory_iterations, rho, theory_iterations, theory_out
                      theory_step_size)
 from .tokens import embed, sample_tokens
 from .training import TrainingDiverged, TrainingHistory, practical_step_size, train_sgd
+# chapters 6-7
+from .baselines import BASELINES, BaselineResult, run_baseline
+from .existence import ExistenceSetup, SinglePositionTarget, WStar
+from .interference import InterferenceResult, change_pair, interference
+from .lemma import IndicatorFit, fit_indicator, noise_robustness, sup_error_vs_neurons
+from .ntk import gradient_factors, measure_ntk_cost, ntk_gram
+from .outside import (OUTSIDE_TARGETS, ExactlyOneConcept, NonAdditiveConcept, OutsideResult, ParityConcept,
+                      make_target, run_outside, samples_needed)
 
 __version__ = "0.1.0"
 
@@ -47,4 +57,12 @@ __all__ = [
     "initial_model", "linearization_error", "mean_offdiagonal", "pattern_flips", "perturbed_token_flips",
     "predicted_flips", "pseudo_network", "rnn_change", "sheppard_flip_probability", "fit_power_law",
     "lazy_summary", "scaled_config",
+    # chapters 6-7: why it works, baselines and limits
+    "BASELINES", "BaselineResult", "run_baseline", "ExistenceSetup", "SinglePositionTarget", "WStar",
+    "InterferenceResult", "change_pair", "interference", "IndicatorFit", "fit_indicator", "noise_robustness",
+    "sup_error_vs_neurons", "gradient_factors", "measure_ntk_cost", "ntk_gram", "OUTSIDE_TARGETS",
+    "ExactlyOneConcept", "NonAdditiveConcept", "OutsideResult", "ParityConcept", "make_target", "run_outside",
+    "samples_needed",
+    # chapter 8: the claims ledger
+    "ledger",
 ]

@@ -130,7 +130,8 @@ def default_cache_dir() -> Path:
 
 
 # modules that cannot change a result: the engine, interfaces and figures
-_NOT_RESULT_MODULES = {"sweep.py", "cli.py", "__main__.py", "widgets.py", "profile.py", "__init__.py"}
+_NOT_RESULT_MODULES = {"sweep.py", "cli.py", "__main__.py", "widgets.py", "profile.py", "__init__.py",
+                       "ledger.py"}  # the ledger reads results; it holds no measure hook
 _DIGEST: str | None = None
 
 

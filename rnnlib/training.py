@@ -359,7 +359,9 @@ class _Batches:
             rows = off[:, :, None] + perms[:, None, :]  # (k, p, n)
             p = rows.shape[1]
             full = rows[:, :, :nb * batch_size].reshape(k, p, nb, batch_size).permute(2, 0, 1, 3)
-            out.append((full.reshape(nb, -1), rows[:, :, nb * batch_size:].reshape(-1)))
+            # reshape(0, -1) is ambiguous, so an epoch shorter than one batch skips it
+            full = full.reshape(nb, k * p * batch_size) if nb else None
+            out.append((full, rows[:, :, nb * batch_size:].reshape(-1)))
         (fx, tx), (fy, ty) = out
         for b in range(nb):
             yield batch_size, fx[b], fy[b]

@@ -269,3 +269,15 @@ def test_configs_that_differ_in_more_than_seeds_do_not_share_an_ensemble():
     for name, value in changes.items():
         if hasattr(base, name):
             assert _ensemble_key(base.replace(**{name: value})) != _ensemble_key(base), name
+
+
+def test_trainer_averages_the_iterates_after_the_given_step():
+    x, y, labelled = _data(n=50)
+    model = rnnlib.ElmanRNN(6, 16, seed=0)
+    W, A, B = (getattr(model, name)[None].clone() for name in "WAB")
+    trainer = _Trainer(W, A, B, torch.as_tensor(x)[None], torch.as_tensor(y)[None],
+                       np.flatnonzero(labelled), 0.3, "W", average_from=5)
+    trainer.epoch(torch.randperm(50)[None], 8, 0.01)
+    assert trainer.steps == 7 and trainer.n_avg == 2  # 6 full batches of 8 and one of 2
+    avg_W = trainer.current()[0]
+    assert not torch.equal(avg_W, W)  # the mean of steps 6 and 7, not the last iterate
