@@ -228,10 +228,22 @@ def _positive_pairs(x, y):
 
 
 def fit_power_law(x, y) -> PowerLawFit:
-    """Fit ``y = a x^b`` on log-log axes (NaN or non-positive points are left out)."""
+    """Fit ``y = a x^b`` on log-log axes (NaN or non-positive points are left out).
+
+    The same least-squares fit as :func:`rnnlib.lazy.fit_power_law` (which it calls with three or
+    more points), returned with the residual and the number of points used; with two points the
+    line is exact and the standard error is NaN.
+    """
+    from .lazy import fit_power_law as _lazy_fit
+
     x, y = _positive_pairs(x, y)
-    b, se, a, rms = _line_fit(np.log10(x), np.log10(y))
-    return PowerLawFit(b, se, 10.0 ** a, rms, int(x.size))
+    if x.size >= 3:
+        b, a, se = _lazy_fit(x, y)
+    else:
+        b, se, log_a, _ = _line_fit(np.log10(x), np.log10(y))
+        a = 10.0 ** log_a
+    rms = float(np.sqrt(np.mean((np.log10(y) - np.log10(a) - b * np.log10(x)) ** 2)))
+    return PowerLawFit(float(b), float(se), float(a), rms, int(x.size))
 
 
 def fit_exponential(x, y) -> ExponentialFit:

@@ -168,12 +168,11 @@ def plot_width(curves: Curves, n_star_by_width=None, *, target: float | None = N
         for m_ in widths[~ok]:
             bx.axvline(m_, color=color_for_width(int(m_)), ls=":", lw=1)
         bx.set_xscale("log", base=2)
-        bx.set_yscale("log")
         bx.set_xticks(widths)
         bx.set_xticklabels([f"{int(v)}" for v in widths])
-        _no_minor_labels(bx, "x", "y")
-        from matplotlib.ticker import FuncFormatter
-        bx.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        _no_minor_labels(bx, "x")
+        # a linear axis from 0: a flat N*(m) should look flat, not magnified
+        bx.set_ylim(0, 1.25 * float(np.nanmax(ns)) if ok.any() else 1.0)
         bx.set_xlabel("width m (hidden neurons)")
         bx.set_ylabel("samples needed $N^*$")
         bx.set_title("$N^*$ versus width" + (f" (target {target:g})" if target is not None else ""))
@@ -283,19 +282,21 @@ def plot_width_panel(width: int, *, curves: Curves, results, target: float | Non
     return fig
 
 
-def plot_run(length: int, width: int, n_train: int, *, base, steps_at_10: int, cache_dir=None):
+def plot_run(length: int, width: int, n_train: int, *, base, steps_at_10: int, cache_dir=None, measure=None):
     """Train (or read from the cache) one run and plot its training and held-out error curves.
 
     The live widget of chapter 5: ``base`` is the chapter's config, the SGD budget is
-    :func:`rnnlib.generalization.steps_for_length` steps; runs go through :func:`rnnlib.sweep`, so
-    points of the chapter's grids come back at once and new ones are cached.
+    :func:`rnnlib.generalization.steps_for_length` steps; runs go through :func:`rnnlib.sweep` (with
+    the chapter's ``measure``, which is part of the cache key), so points of the chapter's grids come
+    back at once and new ones are cached.
     """
     from ..generalization import steps_for_length, with_step_budget
     from ..sweep import sweep
 
     cfg = with_step_budget(base.replace(length=length, width=width, n_train=n_train),
                            steps_for_length(length, steps_at_10))
-    res = sweep([cfg], cache_dir=cache_dir, progress=True, desc=f"L={length}, m={width}, N={n_train}")[0]
+    res = sweep([cfg], cache_dir=cache_dir, progress=True, measure=measure,
+                desc=f"L={length}, m={width}, N={n_train}")[0]
     h = res.history
     per_epoch = math.ceil(n_train / cfg.batch_size)
     fig, ax = new_figure(1, 1, width=6.0, height=3.8)
