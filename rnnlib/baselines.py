@@ -420,3 +420,32 @@ def summary_table(n_values, errors: dict, labels: dict | None = None, *, referen
         v = "reference" if name == reference else verdict(err, errors[reference], rel_tol=rel_tol)
         rows.append([labels.get(name, name)] + cells + [v])
     return format_table(header, rows, fmt)
+
+
+def measure_baselines(result: ExperimentResult) -> dict:
+    """A ``measure`` hook for :func:`rnnlib.sweep`: every other baseline on the config of an SGD run.
+
+    ``result`` is the SGD-on-W run of a config (``sgd_w``); the hook runs the remaining baselines of
+    :data:`BASELINES` on the same config, so one cached sweep entry holds the whole comparison.
+    ``ntk_ridge`` is skipped unless ``labels="last"`` and ``output_dim=1``.
+
+    Returns:
+        ``{name: test_mse, name + "_train": train_mse, name + "_seconds": seconds}`` per baseline.
+    """
+    cfg = result.config
+    data = make_dataset(cfg)
+    out = {}
+    for name, fn in BASELINES.items():
+        if name == "sgd_w" or (name == "ntk_ridge" and (cfg.labels != "last" or cfg.output_dim != 1)):
+            continue
+        res = fn(cfg, data)
+        out[name] = res.test_mse
+        out[name + "_train"] = res.train_mse
+        out[name + "_seconds"] = res.seconds
+    return out
+
+
+def measure_random_features(result: ExperimentResult) -> dict:
+    """A ``measure`` hook for :func:`rnnlib.sweep`: the random-features baseline on the same config."""
+    res = random_features(result.config)
+    return {"random_features": res.test_mse, "random_features_train": res.train_mse}
