@@ -36,7 +36,7 @@ from .rnn import ElmanRNN
 
 __all__ = ["BaselineResult", "BASELINES", "run_baseline", "sgd_w", "random_features", "ntk_ridge", "sgd_wa",
            "full_training", "linear_ridge", "ridge_select", "kernel_ridge_select", "RIDGE_GRID", "verdict",
-           "summary_table", "measure_baselines", "measure_random_features"]
+           "summary_table", "format_table", "measure_baselines", "measure_random_features"]
 
 #: Regularizers tried, relative to the mean eigenvalue (trace / size) of the Gram matrix.
 RIDGE_GRID = tuple(float(v) for v in np.logspace(-7, 1, 17))
@@ -372,32 +372,54 @@ def verdict(errors, reference, *, rel_tol: float = 0.1) -> str:
     return "as good as SGD on W"
 
 
+def format_table(header, rows, fmt: str = "html") -> str:
+    """A table as Markdown or as an HTML ``<table>`` (which Jupyter and the built book both render).
+
+    Args:
+        header: column titles.
+        rows: rows of cell texts, each as long as ``header``.
+        fmt: ``"html"`` or ``"markdown"``.
+    """
+    import html as _html
+
+    fmt = check_choice("fmt", fmt, ("html", "markdown"))
+    header = [str(h) for h in header]
+    rows = [[str(c) for c in row] for row in rows]
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"every row must have {len(header)} cells like header, got {[len(r) for r in rows]}")
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    head = "".join(f"<th>{_html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def summary_table(n_values, errors: dict, labels: dict | None = None, *, reference: str = "sgd_w",
-                  rel_tol: float = 0.1) -> str:
-    """A Markdown table: one row per baseline, the mean test error (and range over seeds) per ``N``,
-    and the :func:`verdict` against ``reference``.
+                  rel_tol: float = 0.1, fmt: str = "html") -> str:
+    """One row per baseline: the mean test error (and range over seeds) per ``N``, and the
+    :func:`verdict` against ``reference``.
 
     Args:
         n_values: the sample sizes (columns).
         errors: ``{name: (len(n_values), n_seeds)}`` standardized test errors.
         labels: display names (default: the keys).
+        fmt: ``"html"`` or ``"markdown"`` (see :func:`format_table`).
     """
     labels = dict(labels or {})
     if reference not in errors:
         raise ValueError(f"errors must contain the reference {reference!r}, got {sorted(errors)}")
-    head = "| method | " + " | ".join(f"N = {n:,}" for n in n_values) + " | verdict |"
-    rule = "|---|" + "---|" * len(n_values) + "---|"
-    rows = [head, rule]
+    header = ["method"] + [f"N = {n:,}" for n in n_values] + ["verdict"]
+    rows = []
     for name, err in errors.items():
         err = np.asarray(err, dtype=np.float64)
         if err.ndim != 2 or err.shape[0] != len(n_values):
             raise ValueError(f"errors[{name!r}] must have shape ({len(n_values)}, n_seeds), got {err.shape}")
-        cells = []
-        for row in err:
-            cells.append(f"{row.mean():.3f}" + (f" ({row.min():.3f}–{row.max():.3f})" if err.shape[1] > 1 else ""))
+        cells = [f"{row.mean():.3f}" + (f" ({row.min():.3f}–{row.max():.3f})" if err.shape[1] > 1 else "")
+                 for row in err]
         v = "reference" if name == reference else verdict(err, errors[reference], rel_tol=rel_tol)
-        rows.append(f"| {labels.get(name, name)} | " + " | ".join(cells) + f" | {v} |")
-    return "\n".join(rows)
+        rows.append([labels.get(name, name)] + cells + [v])
+    return format_table(header, rows, fmt)
 
 
 def measure_baselines(result: ExperimentResult) -> dict:

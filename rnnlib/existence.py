@@ -37,7 +37,7 @@ from .rnn import ElmanRNN
 from .smooth import SmoothFunction, smooth_function
 from .tokens import embed
 
-__all__ = ["SinglePositionTarget", "WStar", "ExistenceSetup", "zero_input_trajectory"]
+__all__ = ["SinglePositionTarget", "WStar", "ExistenceSetup", "zero_input_trajectory", "sgd_on_target"]
 
 
 @dataclass
@@ -271,3 +271,40 @@ class ExistenceSetup:
             out["rnn_change"] = change
             out["rnn_error"] = float(((change - y) ** 2).mean() / var)
         return out
+
+
+def sgd_on_target(target: SinglePositionTarget, cfg) -> float:
+    """Standardized test error of SGD on W (as :func:`~rnnlib.experiment.run_experiment` trains it) on
+    ``target``: the point of comparison for the constructed ``W*``.
+
+    The tokens, initialization, step size, batch order and iterate averaging come from ``cfg`` (an
+    :class:`~rnnlib.experiment.ExperimentConfig` with the target's length and token size and
+    ``output_dim = 1``); the labels are ``target`` at the last position.
+    """
+    from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model
+    from .tokens import sample_tokens
+    from .training import train_sgd
+
+    if not isinstance(target, SinglePositionTarget):
+        raise TypeError(f"target must be a SinglePositionTarget, got {type(target).__name__}")
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
+    if (cfg.length, cfg.token_dim, cfg.output_dim) != (target.length, target.token_dim, 1):
+        raise ValueError(f"cfg must have length {target.length}, token_dim {target.token_dim} and output_dim 1, "
+                         f"got {cfg.length}, {cfg.token_dim}, {cfg.output_dim}")
+    data_seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
+    xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
+    xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
+    labelled = np.zeros(cfg.length, dtype=bool)
+    labelled[-1] = True
+    y_tr = np.zeros((cfg.n_train, cfg.length, 1))
+    y_te = np.zeros((cfg.n_test, cfg.length, 1))
+    y_tr[:, -1, 0], y_te[:, -1, 0] = target(xs_tr), target(xs_te)
+    y_tr, mean, std = _standardize(y_tr, labelled)
+    y_te, _, _ = _standardize(y_te, labelled, mean, std)
+    model = initial_model(cfg)
+    train_sgd(model, embed(xs_tr, cfg.eps_x), y_tr, labelled, seed=derive_seed(cfg.seed, "sgd"),
+              **_sgd_options(cfg))
+    pred = cfg.output_scale * model.forward(embed(xs_te, cfg.eps_x))[:, -1, 0].double().numpy()
+    truth = y_te[:, -1, 0].astype(np.float64)
+    return float(((pred - truth) ** 2).mean() / truth.var())

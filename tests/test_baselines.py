@@ -79,7 +79,8 @@ def test_verdict_and_table():
     assert verdict(ref * 0.5, ref) == "better than SGD on W"
     assert verdict(ref * 1.05, ref) == "as good as SGD on W"
     assert verdict(ref * 2, ref) == "worse than SGD on W"
-    table = summary_table([300, 1000], {"sgd_w": ref, "linear_ridge": ref * 0.5}, {"sgd_w": "SGD"})
+    table = summary_table([300, 1000], {"sgd_w": ref, "linear_ridge": ref * 0.5}, {"sgd_w": "SGD"},
+                          fmt="markdown")
     lines = table.splitlines()
     assert len(lines) == 4 and "N = 1,000" in lines[0] and "| SGD | 0.550 (0.500–0.600)" in lines[2]
     assert lines[3].endswith("better than SGD on W |")
@@ -87,6 +88,12 @@ def test_verdict_and_table():
         verdict(ref, ref[:1])
     with pytest.raises(ValueError, match="reference"):
         summary_table([300, 1000], {"x": ref})
+    html = summary_table([300, 1000], {"sgd_w": ref, "linear_ridge": ref * 0.5})
+    assert html.startswith("<table") and html.count("<tr>") == 3 and "better than SGD on W" in html
+    with pytest.raises(ValueError, match="row"):
+        rnnlib.baselines.format_table(["a", "b"], [["1"]])
+    with pytest.raises(ValueError, match="fmt"):
+        rnnlib.baselines.format_table(["a"], [["1"]], fmt="latex")
 
 
 def test_measure_hooks_in_a_sweep(tmp_path):

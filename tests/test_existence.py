@@ -61,3 +61,17 @@ def test_bad_input():
         st.construct(SinglePositionTarget(6, 8, 4))
     with pytest.raises(TypeError, match="target"):
         st.construct("z")
+
+
+def test_sgd_on_target_learns_and_checks_input():
+    from rnnlib.existence import sgd_on_target
+    # an earlier token reaches W' through the hidden state and is learned quickly
+    target = SinglePositionTarget(6, 8, 3, "z", seed=0)
+    cfg = rnnlib.ExperimentConfig(length=6, width=64, n_train=300, n_test=200, epochs=20, average=0.5)
+    err = sgd_on_target(target, cfg)
+    assert 0 <= err < 0.9
+    assert sgd_on_target(target, cfg) == err
+    with pytest.raises(ValueError, match="length"):
+        sgd_on_target(target, cfg.replace(length=7))
+    with pytest.raises(TypeError, match="target"):
+        sgd_on_target("z", cfg)
