@@ -2,14 +2,20 @@
 "Can SGD Learn Recurrent Neural Networks with Provable Generalization?".
 
 Modules follow the order in which the book introduces the concepts: ``bounds`` (the
-prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``training``,
-``theory``, ``experiment``.
+prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forward``,
+``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``.
 """
 from . import bounds
+from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, ExperimentResult, make_dataset, run_experiment
+from .experiment import ExperimentConfig, ExperimentResult, initial_model, make_dataset, run_experiment
+from .forward import ForwardStability, forward_stability, hidden_norms
+from .lazy import fit_power_law, lazy_summary, scaled_config
+from .patterns import (flip_fraction, flips_versus_eps_x, pattern_flips, perturbed_token_flips,
+                       predicted_flips, sheppard_flip_probability)
 from .profile import is_fast, pick
+from .pseudo_network import PseudoNetworkTracker, linearization_error, pseudo_network, rnn_change
 from .rnn import ElmanRNN
 from .smooth import (C_STAR, SMOOTH_FUNCTIONS, SmoothFunction, complexity_eps, complexity_sample,
                      log10_complexity_eps, log10_complexity_sample, smooth_function)
@@ -29,4 +35,10 @@ __all__ = [
     "smooth_function", "theory_iterations", "theory_output_scale", "theory_step_size", "train_sgd",
     "weight_norms",
     "__version__",
+    # chapters 3-4: the RNN at initialization, SGD on W
+    "BackwardMaps", "ForwardStability", "PseudoNetworkTracker", "backward_maps", "coherence_matrix",
+    "distinct_pairs", "flip_fraction", "flips_versus_eps_x", "forward_stability", "hidden_norms",
+    "initial_model", "linearization_error", "mean_offdiagonal", "pattern_flips", "perturbed_token_flips",
+    "predicted_flips", "pseudo_network", "rnn_change", "sheppard_flip_probability", "fit_power_law",
+    "lazy_summary", "scaled_config",
 ]

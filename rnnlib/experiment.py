@@ -27,8 +27,8 @@ from .smooth import smooth_function
 from .tokens import embed, sample_tokens
 from .training import TRAINABLE, predict, standardized_mse, train_sgd, practical_step_size
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "run_experiment",
-           "derive_seed"]
+__all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "initial_model",
+           "run_experiment", "derive_seed"]
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -247,14 +247,23 @@ def _standardize(y, labelled, mean=None, std=None):
     return out, mean, std
 
 
+def initial_model(cfg: ExperimentConfig) -> ElmanRNN:
+    """The RNN of ``cfg`` at its random initialization (the model :func:`run_experiment` trains)."""
+    return ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
+                    b_var=cfg.b_var)
+
+
 def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = False,
-                   progress: bool = False) -> ExperimentResult:
+                   progress: bool = False, callback=None) -> ExperimentResult:
     """Run one experiment: data, concept, RNN at init, SGD, measurements.
 
     Args:
         cfg: the config (default :class:`ExperimentConfig`).
         keep_model: attach the trained model as ``result.model``.
         progress: show a progress bar over epochs.
+        callback: passed to :func:`rnnlib.train_sgd`, called as ``callback(epoch, model)``
+            after every epoch (e.g. a :class:`rnnlib.PseudoNetworkTracker` built from
+            :func:`initial_model` of the same config).
     """
     cfg = ExperimentConfig() if cfg is None else cfg
     if not isinstance(cfg, ExperimentConfig):
@@ -263,14 +272,14 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
     data = make_dataset(cfg)
     y_tr, mean, std = _standardize(data.y_train, data.labelled)
     y_te, _, _ = _standardize(data.y_test, data.labelled, mean, std)
-    model = ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
-                     b_var=cfg.b_var)
+    model = initial_model(cfg)
     W0 = model.W.clone()
     eval_every = cfg.eval_every or max(1, cfg.epochs // 10)
     history = train_sgd(model, data.x_train, y_tr, data.labelled, output_scale=cfg.output_scale,
                         lr=cfg.step_size, epochs=cfg.epochs, batch_size=cfg.batch_size,
                         seed=derive_seed(cfg.seed, "sgd"), trained=cfg.trained,
-                        x_eval=data.x_test, y_eval=y_te, eval_every=eval_every, progress=progress)
+                        x_eval=data.x_test, y_eval=y_te, eval_every=eval_every, progress=progress,
+                        callback=callback)
     lab = np.flatnonzero(data.labelled)
     stack = lambda mdl: (mdl.W[None], mdl.A[None], mdl.B[None])  # noqa: E731
     x_tr, x_te = torch.as_tensor(data.x_train)[None], torch.as_tensor(data.x_test)[None]
