@@ -6,6 +6,7 @@
 #   make test    unit tests, nbval on every chapter, fast-profile book build + HTML and browser checks
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
+#   make bench-book  time `make book` cold and warm (opt-in: two full builds)
 #   make clean   remove build outputs
 #   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
 
@@ -45,13 +46,14 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
-.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench lint clean
+.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book lint clean
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
 	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build, HTML and browser checks)"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
+	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
 	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"
 	@echo "make clean   remove $(FULL_OUT)/"
 	@echo "make venv    (re)create $(VENV) from requirements.txt and install rnnlib in editable mode"
@@ -193,6 +195,11 @@ bench: $(STAMP)
 	else \
 	  echo "make bench: bench/run_all.py does not exist yet, so there are no benchmarks to run."; \
 	fi
+
+# Opt-in: two full-profile builds (make clean, make book cold, make book warm); `make bench` then
+# reports their times from bench/book_times.json.
+bench-book: $(STAMP)
+	$(PY) bench/book_times.py
 
 # Cheap static checks: every module compiles, every notebook is valid nbformat with no saved errors.
 lint: $(STAMP)

@@ -12,6 +12,16 @@ the tests:
 Everything carries a leading *ensemble* axis ``k``: ``k`` independent models (for
 example differing only in seed) train together with batched matrix products.
 A single model is the case ``k = 1``.
+
+How a step is made fast (bench/README.md has the measurements): the buffers of a batch
+shape are allocated once (:class:`_Workspace`) and laid out step-major, ``(k, L, n, m)``, so
+that every step of the recurrence is one batched product written in place and ``dW`` is one
+product over ``(L - 1) n`` rows, accumulated straight into ``W`` (``W <- W - eta dW`` in the
+same BLAS call).  ``A x_l`` for all steps is one product; the ReLU masks of all steps come
+from one pass (``sign(h)``, exactly 0 or 1); a batch is gathered with one ``index_select``;
+positions after the last labelled one are skipped; with only ``W`` trained, the backward pass
+stops at ``l = 2`` since ``h_0 = 0``.  About 45 torch calls make a step at ``L = 10``, so at
+``m >= 128`` the time goes to the matrix products themselves.
 """
 from __future__ import annotations
 
@@ -49,19 +59,152 @@ def practical_step_size(output_scale: float, length: int, width: int, c: float =
     return c / (output_scale ** 2 * length * width)
 
 
+class _Workspace:
+    """Preallocated buffers of the BPTT of one batch shape, laid out step-major per model.
+
+    ``H`` and ``G`` are ``(k, steps, n, m)``: the hidden states ``h_1..h_steps`` and the
+    back-propagated ``g_z`` (the gradient of the pre-activations).  With this layout a
+    step is a contiguous ``(n, m)`` block of every model, so the recurrence writes in place
+    with one batched matrix product per step, and ``dW = sum_l g_z,l h_{l-1}^T`` is a single
+    batched product over ``(steps - 1) n`` rows.  ``steps`` stops at the last labelled
+    position: later positions do not influence the loss.
+    """
+
+    def __init__(self, k: int, n: int, steps: int, m: int, dx: int, lab: Sequence[int], d: int,
+                 dtype: torch.dtype):
+        self.k, self.n, self.steps, self.m = k, n, steps, m
+        self.lab = tuple(lab)
+        nl = len(self.lab)
+        self.H = torch.empty(k, steps, n, m, dtype=dtype)
+        self.G = torch.empty(k, steps, n, m, dtype=dtype)
+        self.x = torch.empty(k, steps * n, dx, dtype=dtype)
+        self.y = torch.empty(k, nl * n, d, dtype=dtype)
+        self.err = torch.empty(k, nl * n, d, dtype=dtype)
+        self.glab = torch.empty(k, nl * n, m, dtype=dtype)
+        self.g = torch.empty(k, n, m, dtype=dtype)
+        self.H_flat = self.H.view(k, steps * n, m)
+        self.G_flat = self.G.view(k, steps * n, m)
+        self.Hv = [self.H[:, t] for t in range(steps)]
+        self.Gv = [self.G[:, t] for t in range(steps)]
+        glab4 = self.glab.view(k, nl, n, m)
+        self.glab_at = {t: glab4[:, s] for s, t in enumerate(self.lab)}
+        if self.lab == tuple(range(self.lab[0], steps)):
+            # a final run of positions ("last" or "all" labels): a view, no copy
+            self.hl = self.H[:, self.lab[0]:].reshape(k, nl * n, m)
+            self.lab_index = None
+        else:
+            self.hl = torch.empty(k, nl * n, m, dtype=dtype)
+            self.lab_index = torch.tensor(self.lab)
+        if steps > 1:
+            self.Gs_T = self.G[:, 1:].reshape(k, (steps - 1) * n, m).transpose(1, 2)
+            self.Hs = self.H[:, :-1].reshape(k, (steps - 1) * n, m)
+
+    def forward(self, Wt: torch.Tensor, At: torch.Tensor) -> None:
+        """``H`` from ``self.x``: all input terms ``A x_l`` in one product, then the recurrence."""
+        torch.bmm(self.x, At, out=self.H_flat)
+        _recur(self.Hv, Wt, self.g)
+
+    def output_grad(self, B: torch.Tensor, lam: float, sumsq: torch.Tensor) -> None:
+        """``err = lambda B h_l - y_l`` at labelled steps; adds ``sum err^2`` to ``sumsq`` ``(k, 1, 1)``;
+        ``glab = (lambda / n) B^T err``, the gradient of the batch-mean loss with respect to ``h_l``."""
+        if self.lab_index is not None:
+            torch.index_select(self.H, 1, self.lab_index, out=self.hl.view(self.k, len(self.lab), self.n, self.m))
+        torch.baddbmm(self.y, self.hl, B.transpose(1, 2), beta=-1, alpha=lam, out=self.err)
+        e = self.err.view(self.k, 1, -1)
+        sumsq.baddbmm_(e, e.transpose(1, 2))
+        torch.baddbmm(self.glab, self.err, B, beta=0, alpha=lam / self.n, out=self.glab)
+
+    def backward(self, W: torch.Tensor, first: int) -> None:
+        """Fill ``G[:, first:]`` with ``g_z``: ``g_z,l = g_l * 1[h_l > 0]``, ``g_{l-1} = W^T g_z,l (+ glab)``."""
+        last = self.steps - 1
+        if last < first:
+            return
+        # 1[h > 0] for every step in one pass: sign(h) is exactly 0 or 1 since h = relu(.) >= 0
+        torch.sign(self.H[:, first:], out=self.G[:, first:])
+        Gv, glab_at = self.Gv, self.glab_at
+        g = glab_at[last]
+        for t in range(last, first - 1, -1):
+            gz = Gv[t].mul_(g)
+            if t > first:
+                below = glab_at.get(t - 1)
+                g = torch.bmm(gz, W, out=self.g) if below is None else \
+                    torch.baddbmm(below, gz, W, out=self.g)
+
+    def grad_W(self) -> torch.Tensor:
+        if self.steps == 1:  # h_0 = 0: W receives no gradient
+            return torch.zeros(self.k, self.m, self.m, dtype=self.H.dtype)
+        return torch.bmm(self.Gs_T, self.Hs)
+
+    def grad_A(self) -> torch.Tensor:
+        return torch.bmm(self.G_flat.transpose(1, 2), self.x)
+
+    def grad_B(self, lam: float) -> torch.Tensor:
+        return torch.bmm(self.err.transpose(1, 2), self.hl).mul_(lam / self.n)
+
+    def sgd_step(self, W, A, B, lam: float, lr: float, trained: str, sumsq: torch.Tensor) -> None:
+        """One SGD step in place on the stacked weights, from ``self.x`` and ``self.y``."""
+        self.forward(W.transpose(1, 2), A.transpose(1, 2))
+        self.output_grad(B, lam, sumsq)
+        train_a = "A" in trained
+        self.backward(W, 0 if train_a else 1)
+        if train_a:
+            A.baddbmm_(self.G_flat.transpose(1, 2), self.x, alpha=-lr)
+        if "B" in trained:
+            B.baddbmm_(self.err.transpose(1, 2), self.hl, alpha=-lr * lam / self.n)
+        if self.steps > 1:
+            # W <- W - lr * dW, with the gradient product accumulated straight into W
+            W.baddbmm_(self.Gs_T, self.Hs, alpha=-lr)
+
+
+def _labels(labelled) -> list[int]:
+    lab = [int(i) for i in labelled]
+    if not lab or any(b <= a for a, b in zip(lab, lab[1:])) or lab[0] < 0:
+        raise ValueError(f"labelled must be increasing non-negative step indices, got {lab}")
+    return lab
+
+
+def _step_major(x: torch.Tensor, steps: int) -> torch.Tensor:
+    """``(k, n, L, c)`` -> ``(k, steps * n, c)`` ordered by step, then sample."""
+    k, n, _, c = x.shape
+    return x[:, :, :steps].transpose(1, 2).reshape(k, steps * n, c)
+
+
+def _hidden(W, A, x_steps: torch.Tensor, steps: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Hidden states ``(k, steps, n, m)`` from step-major inputs ``(k, steps * n, d_x)``, written into
+    ``out`` ``(k, steps * n, m)`` when given."""
+    k = W.shape[0]
+    m = W.shape[-1]
+    H = torch.bmm(x_steps, A.transpose(1, 2), out=out).view(k, steps, -1, m)
+    _recur([H[:, t] for t in range(steps)], W.transpose(1, 2), torch.empty_like(H[:, 0]))
+    return H
+
+
+def _recur(Hv: list[torch.Tensor], Wt: torch.Tensor, tmp: torch.Tensor) -> None:
+    """In place on the steps ``Hv[l] = H[:, l]`` ``(k, n, m)`` holding the input terms ``A x_l``:
+    ``h_1 = relu(A x_1)``, ``h_l = relu(A x_l + W h_{l-1})``.
+
+    For ``k > 1`` the product goes to the contiguous ``tmp`` ``(k, n, m)`` and the ReLU writes it
+    back: torch runs a batched product as one BLAS call only when its output is contiguous, and
+    ``H[:, l]`` is not (it would fall back to one call per model).  For ``k = 1`` it is, and the
+    product accumulates in place.
+    """
+    Hv[0].relu_()
+    if Hv[0].shape[0] == 1:
+        for t in range(1, len(Hv)):
+            Hv[t].baddbmm_(Hv[t - 1], Wt).relu_()
+        return
+    for t in range(1, len(Hv)):
+        torch.baddbmm(Hv[t], Hv[t - 1], Wt, out=tmp)
+        torch.clamp_min(tmp, 0, out=Hv[t])
+
+
 def _forward(W, A, B, x, lab, output_scale):
     """Hidden states (k, n, L, m) and scaled outputs at labelled steps (k, n, nl, d)."""
-    k, n, L, _ = x.shape
-    m = W.shape[-1]
-    ax = torch.matmul(x, A.transpose(1, 2).unsqueeze(1))  # (k, n, L, m): A x_l for all steps at once
-    H = x.new_empty(k, n, L, m)
-    h = x.new_zeros(k, n, m)
-    Wt = W.transpose(1, 2)
-    for t in range(L):
-        h = torch.relu(torch.baddbmm(ax[:, :, t], h, Wt))
-        H[:, :, t] = h
-    out = output_scale * torch.matmul(H[:, :, lab], B.transpose(1, 2).unsqueeze(1))
-    return H, out
+    with torch.no_grad():
+        k, n, L, _ = x.shape
+        H = _hidden(W, A, _step_major(x, L), L)
+        out = output_scale * torch.matmul(H[:, list(lab)], B.transpose(1, 2))
+        return H.transpose(1, 2), out.transpose(1, 2)
 
 
 def bptt(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
@@ -81,47 +224,58 @@ def bptt(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, x: torch.Tensor, y: 
         ``sum_l 1/2 (lambda B h_l - y_l)^2``; ``grads`` maps ``"W"``, ``"A"``, ``"B"`` (as
         requested) to tensors shaped like the weights.
     """
-    lab = list(int(i) for i in labelled)
+    lab = _labels(labelled)
     k, n, L, dx = x.shape
-    m = W.shape[-1]
-    H, out = _forward(W, A, B, x, lab, output_scale)
-    err = out - y
-    loss = 0.5 * err.pow(2).sum(dim=(1, 2, 3)) / n
-    g_out = err / n
-    g_lab = output_scale * torch.matmul(g_out, B.unsqueeze(1))  # (k, n, nl, m)
-    G = x.new_empty(k, n, L, m)
-    g = x.new_zeros(k, n, m)
-    slot = {t: s for s, t in enumerate(lab)}
-    last = lab[-1]
-    G[:, :, last + 1:] = 0.0
-    for t in range(last, -1, -1):
-        if t in slot:
-            g = g + g_lab[:, :, slot[t]]
-        gz = g * (H[:, :, t] > 0)
-        G[:, :, t] = gz
-        if t > 0:
-            g = torch.bmm(gz, W)
-    grads = {}
-    if L > 1:
-        Gs = G[:, :, 1:].reshape(k, n * (L - 1), m)
-        Hs = H[:, :, :-1].reshape(k, n * (L - 1), m)
-        grads["W"] = torch.bmm(Gs.transpose(1, 2), Hs)  # h_0 = 0 adds nothing
-    else:
-        grads["W"] = torch.zeros_like(W)
-    if "A" in trained:
-        grads["A"] = torch.bmm(G.reshape(k, n * L, m).transpose(1, 2), x.reshape(k, n * L, dx))
-    if "B" in trained:
-        nl = len(lab)
-        grads["B"] = output_scale * torch.bmm(g_out.reshape(k, n * nl, -1).transpose(1, 2),
-                                              H[:, :, lab].reshape(k, n * nl, m))
-    return loss, grads
+    m, d = W.shape[-1], B.shape[1]
+    steps = lab[-1] + 1
+    if steps > L or y.shape != (k, n, len(lab), d):
+        raise ValueError(f"labelled steps {lab} and y of shape {tuple(y.shape)} do not fit x of shape "
+                         f"{tuple(x.shape)} and B of shape {tuple(B.shape)}")
+    with torch.no_grad():
+        ws = _Workspace(k, n, steps, m, dx, lab, d, W.dtype)
+        ws.x.copy_(_step_major(x, steps))
+        ws.y.copy_(y.transpose(1, 2).reshape(k, len(lab) * n, d))
+        ws.forward(W.transpose(1, 2), A.transpose(1, 2))
+        sumsq = torch.zeros(k, 1, 1, dtype=W.dtype)
+        ws.output_grad(B, output_scale, sumsq)
+        ws.backward(W, 0 if "A" in trained else 1)
+        grads = {"W": ws.grad_W()}
+        if "A" in trained:
+            grads["A"] = ws.grad_A()
+        if "B" in trained:
+            grads["B"] = ws.grad_B(output_scale)
+        return 0.5 * sumsq.view(k) / n, grads
+
+
+# Hidden states per chunk in predict, in floats (8 MB in float32): large enough for efficient
+# products, small enough to stay in cache for big ensembles (measured: 2^21 was as fast as or faster
+# than 2^16, 2^18 and 2^24 at m = 128 and 512, k = 1 and 16).
+_PREDICT_BUDGET = 2 ** 21
 
 
 @torch.no_grad()
 def predict(W, A, B, x, labelled, output_scale, chunk: int = 4096) -> torch.Tensor:
-    """Scaled outputs at the labelled steps, ``(k, n, nl, d)``, computed in chunks of samples."""
-    lab = list(int(i) for i in labelled)
-    outs = [_forward(W, A, B, x[:, s:s + chunk], lab, output_scale)[1] for s in range(0, x.shape[1], chunk)]
+    """Scaled outputs at the labelled steps, ``(k, n, nl, d)``, computed in chunks of samples.
+
+    A chunk holds at most ``chunk`` samples, fewer when ``k * L * m`` is large, so that memory stays
+    bounded and the hidden states stay in cache.
+    """
+    lab = _labels(labelled)
+    k, n, L, _ = x.shape
+    m = W.shape[-1]
+    steps = lab[-1] + 1
+    chunk = max(1, min(int(chunk), n, _PREDICT_BUDGET // (k * steps * m)))
+    Bt = B.transpose(1, 2)
+    buf = torch.empty(k, steps * chunk, m, dtype=W.dtype)
+    run = lab == list(range(lab[0], steps))
+    outs = []
+    for s in range(0, n, chunk):
+        xc = x[:, s:s + chunk]
+        c = xc.shape[1]
+        H = _hidden(W, A, _step_major(xc, steps), steps, out=buf if c == chunk else None)
+        hl = H[:, lab[0]:] if run else H[:, lab]
+        out = torch.bmm(hl.reshape(k, len(lab) * c, m), Bt).mul_(output_scale)
+        outs.append(out.view(k, len(lab), c, -1).transpose(1, 2))
     return torch.cat(outs, dim=1)
 
 
@@ -173,16 +327,105 @@ def _stack(name, values, k, ndim, last_dim=None):
     return t.unsqueeze(0).expand(k, *t.shape)
 
 
+class _Batches:
+    """Mini-batch gathers of the training set, step-major as :class:`_Workspace` wants them.
+
+    ``x`` holds the inputs as rows ``(model, position, sample)`` and ``y`` the labelled targets as
+    rows ``(model, labelled position, sample)``; one epoch's permutations become one flat row index
+    per mini-batch, so a batch is gathered with a single ``index_select``.  Data shared by all
+    models (an expanded array) is stored once.
+    """
+
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, lab: np.ndarray, n_pos: int):
+        self.k, self.n = X.shape[:2]
+        self.x, self.x_off = self._rows(X, slice(0, n_pos))
+        self.y, self.y_off = self._rows(Y, [int(i) for i in lab])
+
+    def _rows(self, T: torch.Tensor, positions):
+        k, n = self.k, self.n
+        shared = k > 1 and T.stride(0) == 0
+        rows = (T[:1] if shared else T)[:, :, positions].transpose(1, 2).contiguous()  # (k|1, p, n, c)
+        p = rows.shape[1]
+        model_off = torch.zeros(k, dtype=torch.long) if shared else torch.arange(k) * (p * n)
+        off = model_off[:, None] + torch.arange(p) * n  # (k, p): row of sample 0 at each (model, position)
+        return rows.view(-1, rows.shape[-1]), off
+
+    def epoch(self, perms: torch.Tensor, batch_size: int):
+        """Yield ``(size, x_rows, y_rows)`` per mini-batch for permutations ``perms`` ``(k, n)``."""
+        k, n = self.k, self.n
+        nb, tail = divmod(n, batch_size)
+        out = []
+        for off in (self.x_off, self.y_off):
+            rows = off[:, :, None] + perms[:, None, :]  # (k, p, n)
+            p = rows.shape[1]
+            full = rows[:, :, :nb * batch_size].reshape(k, p, nb, batch_size).permute(2, 0, 1, 3)
+            # reshape(0, -1) is ambiguous, so an epoch shorter than one batch skips it
+            full = full.reshape(nb, k * p * batch_size) if nb else None
+            out.append((full, rows[:, :, nb * batch_size:].reshape(-1)))
+        (fx, tx), (fy, ty) = out
+        for b in range(nb):
+            yield batch_size, fx[b], fy[b]
+        if tail:
+            yield tail, tx, ty
+
+
+class _Trainer:
+    """The state of the SGD loop: stacked weights (updated in place), the training set arranged
+    for gathering, and one :class:`_Workspace` per batch size."""
+
+    def __init__(self, W, A, B, X, Y, lab, output_scale: float, trained: str,
+                 average_from: int | None = None):
+        self.W, self.A, self.B = W, A, B
+        # tail averaging: the running mean of the iterates after step ``average_from``
+        self.average_from, self.steps, self.n_avg, self.avg = average_from, 0, 0, None
+        self.k, self.m, self.dx, self.d = W.shape[0], W.shape[-1], A.shape[-1], B.shape[1]
+        self.lab = [int(i) for i in lab]
+        self.n_pos = self.lab[-1] + 1  # positions after the last labelled one do not affect the loss
+        self.batches = _Batches(X, Y, self.lab, self.n_pos)
+        self.output_scale, self.trained = output_scale, trained
+        self.workspaces: dict[int, _Workspace] = {}
+        self.sumsq = torch.zeros(self.k, 1, 1, dtype=W.dtype)
+
+    def epoch(self, perms: torch.Tensor, batch_size: int, lr: float) -> torch.Tensor:
+        """SGD over one pass in the order ``perms`` ``(k, n)``; returns the summed squared errors ``(k,)``."""
+        sumsq = self.sumsq.zero_()
+        for size, ix, iy in self.batches.epoch(perms, batch_size):
+            ws = self.workspaces.get(size)
+            if ws is None:
+                ws = self.workspaces[size] = _Workspace(self.k, size, self.n_pos, self.m, self.dx, self.lab,
+                                                        self.d, self.W.dtype)
+            torch.index_select(self.batches.x, 0, ix, out=ws.x.view(-1, self.dx))
+            torch.index_select(self.batches.y, 0, iy, out=ws.y.view(-1, self.d))
+            ws.sgd_step(self.W, self.A, self.B, self.output_scale, lr, self.trained, sumsq)
+            self.steps += 1
+            if self.average_from is not None and self.steps > self.average_from:
+                self.n_avg += 1
+                if self.avg is None:
+                    self.avg = [self.W.clone(), self.A.clone(), self.B.clone()]
+                else:
+                    for acc, cur in zip(self.avg, (self.W, self.A, self.B)):
+                        acc.add_(cur - acc, alpha=1.0 / self.n_avg)
+        return sumsq.view(self.k).clone()
+
+    def current(self):
+        """The weights the model reports: the running average once it exists, else the iterate."""
+        return tuple(self.avg) if self.avg is not None else (self.W, self.A, self.B)
+
+
 def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
               output_scale: float = 0.3, lr: float | None = None, lr_scale: float = 1.0,
               epochs: int = 30, batch_size: int = 32, seed: int | Sequence[int] = 0,
               trained: str = "W", x_eval=None, y_eval=None, eval_every: int = 1,
-              progress: bool = False, callback: Callable | None = None):
+              progress: bool = False, callback: Callable | None = None,
+              average_from: int | None = None):
     """Plain mini-batch SGD on ``W`` (and optionally ``A``, ``B``), in place.
 
     Args:
         models: one :class:`~rnnlib.rnn.ElmanRNN`, or a list of models of the same shape
-            trained together (an ensemble; results equal training them one by one).
+            trained together (an ensemble: one batched product per step for all of them; results
+            equal training them one by one up to float32 rounding).  An ensemble pays off when
+            the cores are free: with 2 threads 16 models at m = 128 trained about 1.4-2.6 times
+            faster than one after another; with 1 thread, equally fast (bench/README.md).
         x: inputs ``(n, L, d_x)``, or a list with one array per model.
         y: targets ``(n, L, d)`` (values at unlabelled steps are ignored), or a list.
         labelled: boolean mask ``(L,)`` of the labelled steps (default: the last step only).
@@ -194,6 +437,11 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         x_eval, y_eval: optional held-out set, evaluated every ``eval_every`` epochs.
         progress: show a tqdm progress bar over epochs.
         callback: called as ``callback(epoch, models)`` after every epoch.
+        average_from: if given, average the iterates after SGD step ``average_from`` (tail,
+            or Polyak-Ruppert, averaging): held-out evaluations use the running average once it
+            exists and the models end with it.  The theorem's guarantee is for an average over
+            iterates (paper.md section 2.6); averaging also removes the step-to-step jitter of
+            constant-step SGD.  ``None``: the last iterate.
 
     Returns:
         A :class:`TrainingHistory` (a list of them for a list of models).
@@ -215,6 +463,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
+    if average_from is not None:
+        average_from = check_int("average_from", average_from, minimum=0)
     X = _stack("x", x, k, 3, ref.input_dim)
     Y = _stack("y", y, k, 3, ref.output_dim)
     n, L = X.shape[1], X.shape[2]
@@ -258,7 +508,7 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
             histories[j].test_mse.append(float(e[j]))
 
     var_y = Ylab.double().var(dim=1, unbiased=False).clamp_min(1e-12).mean(dim=(1, 2)).float()
-    arange_k = torch.arange(k)[:, None]
+    trainer = _Trainer(W, A, B, X, Y, lab, output_scale, trained, average_from)
     steps = 0
     bar = None
     if progress:
@@ -267,17 +517,9 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     try:
         for epoch in range(1, epochs + 1):
             perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]))
-            total = torch.zeros(k)
-            for s in range(0, n, batch_size):
-                idx = perms[:, s:s + batch_size]
-                loss, grads = bptt(W, A, B, X[arange_k, idx], Ylab[arange_k, idx], lab, output_scale, trained)
-                W.sub_(lr * grads["W"])
-                if "A" in grads:
-                    A.sub_(lr * grads["A"])
-                if "B" in grads:
-                    B.sub_(lr * grads["B"])
-                total += loss * idx.shape[1]
-                steps += 1
+            sumsq = trainer.epoch(perms, batch_size, lr)
+            steps += -(-n // batch_size)
+            total = 0.5 * sumsq
             # running standardized MSE of the epoch: 2 * loss per labelled output / Var(y)
             run_mse = (2 * total / n / (len(lab) * ref.output_dim)) / var_y
             if init_loss is None:
@@ -293,7 +535,7 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
                 histories[j].epoch.append(epoch)
                 histories[j].train_mse.append(float(run_mse[j]))
             if evaluate and (epoch % eval_every == 0 or epoch == epochs):
-                e = standardized_mse(predict(W, A, B, Xe, lab, output_scale), Ye)
+                e = standardized_mse(predict(*trainer.current(), Xe, lab, output_scale), Ye)
                 for j in range(k):
                     histories[j].eval_epoch.append(epoch)
                     histories[j].test_mse.append(float(e[j]))
@@ -307,6 +549,7 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     finally:
         if bar is not None:
             bar.close()
+    W, A, B = trainer.current()
     for j, mdl in enumerate(models):
         mdl.W, mdl.A, mdl.B = W[j].clone(), A[j].clone(), B[j].clone()
         histories[j].n_steps = steps

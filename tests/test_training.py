@@ -86,3 +86,10 @@ def test_divergence_raises_a_clear_error_naming_the_step_size():
 
 def test_practical_step_size_formula():
     assert rnnlib.practical_step_size(0.5, 10, 100, c=0.25) == pytest.approx(0.25 / (0.25 * 10 * 100))
+
+
+def test_fewer_samples_than_one_batch_train_in_a_single_step_per_epoch():
+    x, y, lab = _data(n=20)
+    model = rnnlib.ElmanRNN(6, 16, seed=0)
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=2, batch_size=32)
+    assert hist.n_steps == 2 and all(np.isfinite(hist.train_mse))

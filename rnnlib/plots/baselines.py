@@ -1,0 +1,135 @@
+"""Figures of chapter 7, baselines and limits."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .style import color_for_width, new_figure
+
+__all__ = ["BASELINE_LABELS", "plot_baselines", "plot_outside", "plot_eps_sweep", "plot_lambda_sweep"]
+
+BASELINE_LABELS = {
+    "sgd_w": "SGD on W (the paper)",
+    "random_features": "B only (random features, ridge)",
+    "ntk_ridge": "W-only NTK at init (kernel ridge)",
+    "sgd_wa": "SGD on W and A",
+    "full_training": "W, A, B with Adam",
+    "linear_ridge": "linear ridge on tokens",
+}
+_STYLE = {"sgd_w": ("k", "o", "-"), "random_features": ("C0", "s", "--"), "ntk_ridge": ("C1", "^", "--"),
+          "sgd_wa": ("C2", "D", "-"), "full_training": ("C3", "v", "-"), "linear_ridge": ("C4", "x", ":")}
+
+
+def _band(ax, x, err, color, marker, ls, label):
+    err = np.asarray(err, dtype=float)
+    mean = err.mean(axis=1)
+    ax.plot(x, mean, marker=marker, ls=ls, color=color, label=label)
+    if err.shape[1] > 1:
+        ax.fill_between(x, err.min(axis=1), err.max(axis=1), color=color, alpha=0.12)
+
+
+def plot_baselines(n_values: Sequence[int], errors: Mapping[str, np.ndarray], *, title: str = ""):
+    """Test error versus samples ``N`` for every baseline (mean over seeds, band = range).
+
+    Args:
+        n_values: the sample sizes.
+        errors: ``{baseline name: (len(n_values), n_seeds)}`` standardized test errors.
+    """
+    fig, ax = new_figure(1, 1, width=6.2, height=4.2)
+    x = np.asarray(n_values, dtype=float)
+    for name, err in errors.items():
+        color, marker, ls = _STYLE.get(name, ("grey", "o", "-"))
+        _band(ax, x, err, color, marker, ls, BASELINE_LABELS.get(name, name))
+    ax.set_xscale("log")
+    ax.set_xlabel("training samples N")
+    ax.set_ylabel("standardized test MSE (1 = predicting the mean)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_outside(n_values: Sequence[int], errors: Mapping[str, np.ndarray], *, target: float | None = None,
+                 title: str = ""):
+    """Test error of SGD on W versus ``N`` for targets inside and outside the class.
+
+    Args:
+        n_values: the sample sizes.
+        errors: ``{target name: (len(n_values), n_seeds)}``.
+        target: a horizontal line at the error used to count samples needed.
+    """
+    fig, ax = new_figure(1, 1, width=6.2, height=4.2)
+    x = np.asarray(n_values, dtype=float)
+    markers = "osD^vx"
+    for k, (name, err) in enumerate(errors.items()):
+        _band(ax, x, err, f"C{k}", markers[k % len(markers)], "-" if name == "additive" else "--", name)
+    if target is not None:
+        ax.axhline(target, color="grey", lw=0.8, ls=":")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("training samples N")
+    ax.set_ylabel("standardized test MSE")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_eps_sweep(eps_values: Sequence[float], sgd: np.ndarray, rf: np.ndarray, flips: np.ndarray,
+                   displacement: np.ndarray):
+    """Input scale ``eps_x``: test error (SGD on W, random features) and how far training went.
+
+    Args:
+        eps_values: the ``eps_x`` values.
+        sgd, rf: ``(len(eps_values), n_seeds)`` test errors.
+        flips: ``(len(eps_values), n_seeds)`` fraction of activation patterns flipped by training.
+        displacement: ``(len(eps_values), n_seeds)`` ``||W_T - W_0||_F``.
+    """
+    fig, (ax, ax2) = new_figure(2, 1, width=4.6, height=3.6)
+    x = np.asarray(eps_values, dtype=float)
+    _band(ax, x, sgd, "k", "o", "-", "SGD on W")
+    _band(ax, x, rf, "C0", "s", "--", "B only (random features)")
+    ax.set_xscale("log")
+    ax.set_xlabel("input scale eps_x")
+    ax.set_ylabel("standardized test MSE")
+    ax.set_title("test error")
+    ax.legend(fontsize=8)
+    _band(ax2, x, flips, "C3", "o", "-", "patterns flipped by training (fraction)")
+    _band(ax2, x, displacement, "C2", "s", "--", "||W_T - W_0||_F")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("input scale eps_x")
+    ax2.set_ylabel("value (fraction or Frobenius norm)")
+    ax2.set_title("how far SGD moved")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_lambda_sweep(lambdas: Sequence[float], widths: Sequence[int], test: np.ndarray, init: np.ndarray,
+                      displacement: np.ndarray, flips: np.ndarray):
+    """Output scale ``lambda`` at two or more widths: errors, displacement of W, flipped patterns.
+
+    Args:
+        lambdas: the ``lambda`` values.
+        widths: the widths.
+        test, init, displacement, flips: ``(len(widths), len(lambdas))`` arrays: test error after
+            training, test error at initialization, ``||W_T - W_0||_F`` and flipped-pattern fraction.
+    """
+    fig, axes = new_figure(3, 1, width=3.6, height=3.4)
+    x = np.asarray(lambdas, dtype=float)
+    for a, m in enumerate(widths):
+        c = color_for_width(m)
+        axes[0].plot(x, test[a], "o-", color=c, label=f"m = {m}, trained")
+        axes[0].plot(x, init[a], "s:", color=c, label=f"m = {m}, at init")
+        axes[1].plot(x, displacement[a], "o-", color=c, label=f"m = {m}")
+        axes[2].plot(x, flips[a], "o-", color=c, label=f"m = {m}")
+    axes[1].plot(x, displacement[0][-1] * x[-1] / x, "k:", lw=1, label="∝ 1/lambda")
+    titles = ["test error", "how far W moved", "activation patterns flipped"]
+    ylabels = ["standardized test MSE", "||W_T - W_0||_F", "fraction of patterns"]
+    for ax, t, yl in zip(axes, titles, ylabels):
+        ax.set_xscale("log")
+        ax.set_xlabel("output scale lambda")
+        ax.set_ylabel(yl)
+        ax.set_title(t)
+        ax.legend(fontsize=7)
+    axes[1].set_yscale("log")
+    return fig

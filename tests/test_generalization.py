@@ -1,0 +1,214 @@
+"""N*(L) interpolation, power-law fits with uncertainties, step budgets, iterate averaging, figures."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import rnnlib  # noqa: E402
+from rnnlib import ExperimentConfig, config_grid  # noqa: E402
+from rnnlib.generalization import (Curves, bootstrap_exponent, fit_exponential, fit_power_law,  # noqa: E402
+                                   learning_curves, n_star, prior_bounds, sample_complexity,
+                                   steps_for_length, trained_weight_norms, with_step_budget)
+from rnnlib.plots import generalization as gplots  # noqa: E402
+
+TINY = ExperimentConfig(width=16, length=4, n_train=48, n_test=40, epochs=2, batch_size=16)
+
+
+def test_sample_complexity_interpolates_in_log_n():
+    n = np.array([100.0, 1000.0, 10000.0])
+    # error linear in log10 N: 0.9 at 100, 0.5 at 1000, 0.3 at 10^4; target 0.7 is half-way in log N
+    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.7) == pytest.approx(10 ** 2.5)
+    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.5) == pytest.approx(1000.0)
+    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.4) == pytest.approx(10 ** 3.5)
+    # first crossing counts, even if the noisy curve comes back up
+    assert sample_complexity(n, [0.9, 0.5, 0.6], 0.55) == pytest.approx(10 ** (2 + 0.35 / 0.4))
+
+
+def test_sample_complexity_undefined_cases():
+    n = [100, 300, 1000]
+    assert math.isnan(sample_complexity(n, [0.9, 0.8, 0.7], 0.5))  # never reached
+    assert math.isnan(sample_complexity(n, [0.4, 0.3, 0.2], 0.5))  # below the grid already
+    assert sample_complexity(n, [0.9, np.nan, 0.3], 0.6) == pytest.approx(10 ** (2 + 0.5))  # NaN skipped
+    with pytest.raises(ValueError, match="increasing"):
+        sample_complexity([300, 100], [0.9, 0.3], 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        sample_complexity([100, 300], [0.9], 0.5)
+    with pytest.raises(ValueError, match="target must be > 0"):
+        sample_complexity([100, 300], [0.9, 0.3], -1.0)
+
+
+def test_power_law_fit_recovers_exponent_and_standard_error():
+    L = np.array([5.0, 10.0, 20.0, 40.0])
+    exact = fit_power_law(L, 7.0 * L ** 1.6)
+    assert exact.exponent == pytest.approx(1.6) and exact.prefactor == pytest.approx(7.0)
+    assert exact.exponent_se == pytest.approx(0.0, abs=1e-9) and exact.n_points == 4
+    rng = np.random.default_rng(0)
+    y = 7.0 * L ** 1.6 * 10 ** rng.normal(0, 0.05, size=4)
+    fit = fit_power_law(L, y)
+    # the OLS standard error agrees with numpy's covariance of the slope
+    _, cov = np.polyfit(np.log10(L), np.log10(y), 1, cov="unscaled")
+    resid = np.log10(y) - np.polyval(np.polyfit(np.log10(L), np.log10(y), 1), np.log10(L))
+    assert fit.exponent_se == pytest.approx(math.sqrt(cov[0, 0] * (resid @ resid) / 2))
+    assert np.allclose(fit(L), fit.prefactor * L ** fit.exponent)
+    # NaN points are left out; two points give no standard error
+    two = fit_power_law([5, 10, 20], [10.0, np.nan, 40.0])
+    assert two.exponent == pytest.approx(1.0) and math.isnan(two.exponent_se)
+    with pytest.raises(ValueError, match="at least two"):
+        fit_power_law([5, 10], [np.nan, 3.0])
+
+
+def test_exponential_fit():
+    L = np.array([5.0, 10.0, 20.0, 40.0])
+    fit = fit_exponential(L, 3.0 * 10 ** (0.45 * L))
+    assert fit.rate == pytest.approx(0.45) and fit.prefactor == pytest.approx(3.0)
+    # a power law is curved on semi-log axes: the exponential fit leaves residuals
+    assert fit_exponential(L, L ** 2).residual_rms > 0.1
+
+
+def _synthetic_curves(exponent=1.5, noise=0.02, seeds=5, seed=0):
+    """Errors e(N) = exp(-N / N0(L)) with N0 = 20 L^exponent, plus seed noise."""
+    rng = np.random.default_rng(seed)
+    L = np.array([5, 10, 20, 40])
+    N = np.array([30, 100, 300, 1000, 3000, 10000, 30000], dtype=float)
+    n0 = 20.0 * L ** exponent
+    vals = np.exp(-N[None, :, None] / n0[:, None, None]) * 0.8 + 0.2
+    vals = vals + rng.normal(0, noise, size=(len(L), len(N), seeds))
+    return Curves(L, N, vals, np.arange(seeds), "length", "n_train", "test_mse")
+
+
+def test_n_star_and_bootstrap_recover_a_known_growth_law():
+    curves = _synthetic_curves()
+    ns = n_star(curves, 0.6)
+    assert np.all(np.isfinite(ns))
+    fit = fit_power_law(curves.groups, ns)
+    assert fit.exponent == pytest.approx(1.5, abs=0.15)  # interpolation on a half-decade grid
+    boot = bootstrap_exponent(curves, 0.6, n_boot=300, seed=1)
+    assert boot.shape == (300,) and np.isfinite(boot).mean() > 0.95
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    assert lo < fit.exponent < hi and hi - lo < 0.5
+    # same seed, same numbers
+    assert np.array_equal(boot, bootstrap_exponent(curves, 0.6, n_boot=300, seed=1), equal_nan=True)
+
+
+def test_step_budget():
+    assert steps_for_length(5, 1000) == 1000
+    assert steps_for_length(10, 1000) == 1000
+    assert steps_for_length(40, 1000) == 4000
+    cfg = with_step_budget(ExperimentConfig(n_train=1000, batch_size=32), 1000)
+    assert cfg.epochs == 32  # 32 batches per epoch -> 1024 >= 1000 steps
+    assert with_step_budget(ExperimentConfig(n_train=10000, batch_size=32), 1000).epochs == 4
+    assert with_step_budget(ExperimentConfig(n_train=30, batch_size=32), 1000).epochs == 1000
+    with pytest.raises(TypeError, match="cfg must be an ExperimentConfig"):
+        with_step_budget({"n_train": 3}, 10)
+    with pytest.raises(ValueError, match="steps_at_10"):
+        steps_for_length(10, 0)
+
+
+def test_learning_curves_from_results():
+    res = rnnlib.sweep(config_grid(TINY, length=[3, 5], n_train=[16, 48], seed=[0, 1]), cache_dir=False,
+                       progress=False)
+    curves = learning_curves(res)
+    assert curves.values.shape == (2, 2, 2)
+    assert curves.groups.tolist() == [3, 5] and curves.x.tolist() == [16, 48]
+    assert curves.values[1, 0, 1] == next(r.test_mse for r in res if (r.config.length, r.config.n_train,
+                                                                      r.config.seed) == (5, 16, 1))
+    gap = learning_curves(res, metric="gap")
+    assert np.allclose(gap.values, curves.values - learning_curves(res, metric="train_mse").values)
+    with pytest.raises(ValueError, match="share"):
+        learning_curves(res, by="width")
+    with pytest.raises(ValueError, match="neither"):
+        learning_curves(res, metric="accuracy")
+    with pytest.raises(ValueError, match="at least one"):
+        learning_curves([])
+
+
+def test_weight_norm_measure_and_prior_bounds():
+    from rnnlib.bounds import evaluate_bounds
+    res = rnnlib.sweep([TINY], cache_dir=False, measure=trained_weight_norms, progress=False)[0]
+    again = rnnlib.run_experiment(TINY, keep_model=True)
+    direct = evaluate_bounds(again.model, [TINY.length])
+    bounds = prior_bounds(res)
+    for key in ("zhang", "bartlett", "tu_factor"):
+        assert bounds[key] == pytest.approx(float(direct[key][0]), rel=1e-12)
+    with pytest.raises(ValueError, match="no weight norms"):
+        prior_bounds(rnnlib.run_experiment(TINY))
+    with pytest.raises(ValueError, match="keep_model"):
+        trained_weight_norms(rnnlib.run_experiment(TINY))
+
+
+def test_average_from_last_step_equals_last_iterate_and_averages_iterates():
+    data = rnnlib.make_dataset(TINY.replace(n_train=16))
+    y = data.y_train.astype(np.float32)
+    kw = dict(output_scale=0.3, epochs=4, batch_size=16, seed=3)  # one step per epoch
+    iterates = []
+    last = rnnlib.ElmanRNN(9, 16, seed=1)
+    rnnlib.train_sgd(last, data.x_train, y, data.labelled, callback=lambda e, m: iterates.append(m.W.clone()),
+                     **kw)
+    same = rnnlib.ElmanRNN(9, 16, seed=1)
+    rnnlib.train_sgd(same, data.x_train, y, data.labelled, average_from=3, **kw)
+    assert torch.equal(same.W, last.W)  # averaging one iterate = the last iterate
+    avg = rnnlib.ElmanRNN(9, 16, seed=1)
+    rnnlib.train_sgd(avg, data.x_train, y, data.labelled, average_from=2, **kw)
+    assert torch.allclose(avg.W, (iterates[2] + iterates[3]) / 2, atol=1e-7)
+    assert torch.equal(avg.A, last.A) and torch.equal(avg.B, last.B)  # frozen
+    with pytest.raises(ValueError, match="average_from"):
+        rnnlib.train_sgd(avg, data.x_train, y, data.labelled, average_from=-1, **kw)
+
+
+def test_average_config_field():
+    plain = rnnlib.run_experiment(TINY)
+    zero = rnnlib.run_experiment(TINY.replace(average=0.0))
+    assert zero.test_mse == plain.test_mse
+    avg = rnnlib.run_experiment(TINY.replace(average=0.5))
+    assert avg.n_steps == plain.n_steps and avg.test_mse != plain.test_mse
+    with pytest.raises(ValueError, match="average must be a fraction"):
+        TINY.replace(average=1.5)
+    with pytest.raises(ValueError, match="average must be >= 0"):
+        TINY.replace(average=-0.1)
+
+
+def test_figures_render():
+    res = rnnlib.sweep(config_grid(TINY, length=[3, 5], n_train=[16, 48], seed=[0, 1]), cache_dir=False,
+                       measure=trained_weight_norms, progress=False)
+    curves = learning_curves(res)
+    figs = [gplots.plot_learning_curves(curves, target=0.9)]
+    ns = n_star(_synthetic_curves(), 0.6)
+    L = np.array([5, 10, 20, 40])
+    figs.append(gplots.plot_sample_complexity(L, ns, fit_power_law(L, ns), exp_fit=fit_exponential(L, ns),
+                                              boot=[1.4, 1.5, 1.6], target=0.6,
+                                              bounds={"zhang": L * 0.45 + 2},
+                                              bounds_at_init={"zhang": L * 0.45}))
+    width = learning_curves(res, by="n_train", x="length")
+    figs.append(gplots.plot_gap(learning_curves(res, by="n_train", x="length", metric="gap")))
+    figs.append(gplots.plot_length_panel(5, curves=curves, results=res, target=0.9))
+    figs.append(gplots.plot_complexity(["z", "tanh(4z)"], [0.3, 0.8], [0.01, 0.02], [4.5, np.inf],
+                                       [4.6, np.inf], n_train=48, length=4, radius_eps=2.0))
+    with pytest.raises(ValueError, match="plot_width needs"):
+        gplots.plot_width(width)
+    for fig in figs:
+        assert fig.axes and all(ax.get_xlabel() for ax in fig.axes)
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_width_figures_and_live_run(tmp_path):
+    res = rnnlib.sweep(config_grid(TINY, width=[8, 16], n_train=[16, 48], seed=[0, 1]), cache_dir=False,
+                       progress=False)
+    by_n = learning_curves(res, by="n_train", x="width")
+    by_m = learning_curves(res, by="width", x="n_train")
+    fig = gplots.plot_width(by_n, ([8, 16], n_star(by_m, 0.95)), target=0.95)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel()
+    fig2 = gplots.plot_width_panel(16, curves=by_m, results=res, target=0.95)
+    fig3 = gplots.plot_run(4, 16, 48, base=TINY, steps_at_10=4, cache_dir=tmp_path)
+    assert "L = 4, m = 16, N = 48" in fig3.axes[0].get_title()
+    assert len(list(tmp_path.glob("*.json"))) == 1  # the live widget's run went to the cache
+    for f in (fig, fig2, fig3):
+        assert all(ax.get_xlabel() for ax in f.axes)
+    import matplotlib.pyplot as plt
+    plt.close("all")
