@@ -83,6 +83,17 @@ def is_chapter(page: str) -> bool:
     return page.startswith("chapters/")
 
 
+# Chapter pages that draw no figure by design, each with the reason. Every other chapter page must
+# show at least one rendered figure.
+NO_FIGURE_CHAPTERS = {
+    "chapters/08_claims_ledger.html": "the claims ledger is a table of verdicts and a theory calculator",
+}
+# The chapters whose widgets range over the width m or the length L (issue: "every widget over width
+# m or length L in chapters 3, 4 and 5 has a kernel-free counterpart"). Elsewhere a live control may
+# have another static counterpart, such as chapter 8's precomputed table beside its calculator.
+SLIDER_CHAPTERS = ("chapters/03_", "chapters/04_", "chapters/05_")
+
+
 # ---------------------------------------------------------------------------------------------
 # Serving the book and visiting a page
 
@@ -348,9 +359,11 @@ def _has_anchor(page_html: str, anchor: str) -> bool:
 
 PAGES = book_pages()
 SLIDER_PAGES = pages_containing('class="rnnlib-slider"')
-WIDGET_PAGES = pages_containing("application/vnd.jupyter.widget-view+json")
+# A view script tag, not just the MIME type: a saved Output widget's state can hold nested views.
+WIDGET_PAGES = pages_containing('<script type="application/vnd.jupyter.widget-view+json">')
 # Saved state counts even where the control's output was removed (tag remove-output).
-STATE_PAGES = pages_containing("application/vnd.jupyter.widget-state+json")
+STATE_PAGES = [p for p in pages_containing("application/vnd.jupyter.widget-state+json")
+               if p.startswith(SLIDER_CHAPTERS) or not is_chapter(p)]
 
 
 def test_the_book_has_pages():
@@ -393,7 +406,7 @@ def test_figures_render(visit, page):
     images = visit(page).dom["images"]
     broken = [i["src"] for i in images if not i["ok"]]
     assert not broken, f"{page}: images that did not render: {broken}"
-    if is_chapter(page):
+    if is_chapter(page) and page not in NO_FIGURE_CHAPTERS:
         figures = [i for i in images if i["in_main"] and i["ok"] and i["width"] >= 50]
         assert figures, f"{page}: a chapter page with no rendered figure"
 

@@ -32,9 +32,16 @@ def color_for_width(m: int):
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kwargs):
-    """``plt.subplots`` with the book's panel size; returns ``(fig, axes)``."""
+    """``plt.subplots`` with the book's panel size; returns ``(fig, axes)``.
+
+    The figure is released from pyplot at once (``plt.close``), so that a notebook shows it only
+    where it is displayed (as a cell's value, by ``display`` or by myst-nb's ``glue``) and never a
+    second time when the cell ends; it stays fully usable. (Creating it through pyplot still
+    starts the notebook's inline backend, which gives figures their PNG form.)
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              constrained_layout=True, **kwargs)
+    plt.close(fig)
     return fig, axes
