@@ -12,8 +12,8 @@ position labelled, output scale 0.3, the practical step size):
 - ``step_vs_torch_m{128,512}``: one SGD step on W (gather the batch, forward, backward, update),
   timed over an epoch of 32 steps.  Reference: ``torch.nn.RNN(nonlinearity="relu", bias=False,
   batch_first=True)`` with ``weight_ih`` frozen (``requires_grad=False``), the same readout ``B``
-  and loss, autograd, and ``W -= lr * W.grad``.  Both start from the same weights and the bench
-  checks that they end the epoch with the same W.
+  and loss, autograd, and ``W -= lr * W.grad``.  Both start from the same weights; before
+  timing, the bench runs one epoch of each in float64 and checks that they end at the same W.
 - ``ensemble16_vs_sequential_m128``: :func:`rnnlib.train_sgd` on 16 models that differ only in
   seed (their own data and batch order) trained together, against the same 16 trained one after
   another by ``train_sgd`` (N = 1000, 2 epochs, held-out set of 500 evaluated at the end).

@@ -424,8 +424,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         models: one :class:`~rnnlib.rnn.ElmanRNN`, or a list of models of the same shape
             trained together (an ensemble: one batched product per step for all of them; results
             equal training them one by one up to float32 rounding).  An ensemble pays off when
-            the cores are free: with 2 threads 16 models at m = 128 trained about 1.4-2.6 times
-            faster than one after another; with 1 thread, equally fast (bench/README.md).
+            several cores are free (each model's products are already as fast as BLAS gets on one
+            core, so on a single core it is about as fast as one after another; bench/README.md).
         x: inputs ``(n, L, d_x)``, or a list with one array per model.
         y: targets ``(n, L, d)`` (values at unlabelled steps are ignored), or a list.
         labelled: boolean mask ``(L,)`` of the labelled steps (default: the last step only).
