@@ -2,8 +2,12 @@
 
     python bench/book_times.py          # or: make bench-book
 
-Runs ``make clean`` and then ``make book`` twice from the repository root, and writes
-``bench/book_times.json`` (``book_cold_seconds``, ``book_warm_seconds``, the machine, the commit);
+Runs ``make clean`` and then ``make book`` twice from the repository root, with the sweep cache
+pointed at a new, empty directory (``RNNLIB_CACHE=_build/bench_sweep_cache``), so the cold build
+trains every network.  Then it re-executes each chapter that uses the sweep engine with that cache
+filled (the "warm chapter" times).  It writes ``bench/book_times.json``: ``book_cold_seconds``,
+``book_warm_seconds``, ``chapter_cold_seconds`` (per notebook, from the build log),
+``chapter_warm_seconds``, the machine and the commit;
 ``bench/run_all.py`` copies those two figures into ``bench/results.json``.  It takes as long as two
 full builds (targets: cold <= 25 minutes, warm <= 60 seconds on the 2-core machine), so
 ``make bench`` does not run it.
@@ -13,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -25,8 +31,21 @@ sys.path.insert(0, str(HERE))
 from _timing import machine_info  # noqa: E402
 
 
-def timed_make(target: str, log) -> float:
+SWEEP_CACHE = ROOT / "_build" / "bench_sweep_cache"
+# chapters whose warm time (sweep cache filled, notebook re-executed) is measured
+WARM_CHAPTERS = ["chapters/05_generalization.ipynb", "chapters/06_why_it_works.ipynb",
+                 "chapters/07_baselines_and_limits.ipynb", "chapters/08_claims_ledger.ipynb"]
+EXECUTED = re.compile(r"(chapters/[\w.-]+?)(?:\.ipynb)?:?\s.*?Executed notebook in ([\d.]+) seconds")
+
+
+def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if k != "RNNLIB_FAST"}  # the full profile
+    env["RNNLIB_CACHE"] = str(SWEEP_CACHE)
+    return env
+
+
+def timed_make(target: str, log) -> float:
+    env = _env()
     start = time.perf_counter()
     proc = subprocess.run(["make", target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
@@ -43,13 +62,29 @@ def main(argv=None) -> dict:
     machine = machine_info()
     with open(args.log, "w") as log:
         timed_make("clean", log)
-        print("make book (cold: empty execution cache) ...", flush=True)
+        shutil.rmtree(SWEEP_CACHE, ignore_errors=True)
+        print("make book (cold: empty execution and sweep caches) ...", flush=True)
+        start = log.tell()
         cold = timed_make("book", log)
-        print(f"  {cold:.0f} s\nmake book (warm: cache filled) ...", flush=True)
+        print(f"  {cold:.0f} s\nmake book (warm: caches filled) ...", flush=True)
         warm = timed_make("book", log)
         print(f"  {warm:.0f} s", flush=True)
+    with open(args.log) as log:
+        log.seek(start)
+        chapters = {m.group(1).split("/")[-1]: float(m.group(2)) for m in EXECUTED.finditer(log.read())}
+    print("chapters, cold:", chapters, flush=True)
+    chapters_warm = {}
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    for nb in WARM_CHAPTERS:
+        t0 = time.perf_counter()
+        subprocess.run([jupyter, "nbconvert", "--to", "notebook", "--execute", nb, "--output-dir",
+                        str(ROOT / "_build" / "bench_warm"), "--ExecutePreprocessor.timeout=1800"],
+                       cwd=ROOT, env=_env(), check=True, capture_output=True)
+        chapters_warm[Path(nb).stem] = time.perf_counter() - t0
+        print(f"  {Path(nb).stem} warm: {chapters_warm[Path(nb).stem]:.0f} s", flush=True)
     machine["load_average_at_end"] = list(os.getloadavg())
-    result = {"book_cold_seconds": cold, "book_warm_seconds": warm, "machine": machine}
+    result = {"book_cold_seconds": cold, "book_warm_seconds": warm, "chapter_cold_seconds": chapters,
+              "chapter_warm_seconds": chapters_warm, "machine": machine}
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
     return result

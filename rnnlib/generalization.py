@@ -13,6 +13,9 @@ samples ``N`` polynomial in the length ``L`` (almost polynomial for smooth targe
   assumption-light uncertainty; :func:`fit_exponential` fits ``N* = a 10^(c L)`` for comparison;
 * :func:`steps_for_length` and :func:`with_step_budget` give the SGD budget scaled with ``L``
   (the practical step size is ``c / (lambda^2 L m)``, so ``L`` times more steps make up for it);
+* :class:`LengthDesign` and :func:`length_design` hold chapter 5's main experiment (lengths,
+  sample sizes, seeds, budget, target error) for the current profile, so chapter 8 and the front
+  page read the very runs chapter 5 cached;
 * :func:`trained_weight_norms` is a ``measure`` hook for :func:`rnnlib.sweep` that keeps the
   norms of the trained network, from which :mod:`rnnlib.bounds` evaluates the prior bounds.
 """
@@ -29,7 +32,8 @@ from .experiment import ExperimentConfig, ExperimentResult
 
 __all__ = ["Curves", "learning_curves", "sample_complexity", "n_star", "PowerLawFit", "fit_power_law",
            "ExponentialFit", "fit_exponential", "bootstrap_exponent", "steps_for_length",
-           "with_step_budget", "trained_weight_norms", "prior_bounds", "NORM_PREFIX"]
+           "with_step_budget", "trained_weight_norms", "prior_bounds", "NORM_PREFIX", "LengthDesign",
+           "length_design"]
 
 NORM_PREFIX = "norm_"
 
@@ -331,3 +335,53 @@ def prior_bounds(result: ExperimentResult) -> dict:
     norms["width"] = int(norms["width"])
     values = evaluate_bounds(WeightNorms(**norms), [result.config.length])
     return {k: float(v[0]) for k, v in values.items() if k not in ("length", "norms")}
+
+
+@dataclass(frozen=True, eq=False)
+class LengthDesign:
+    """Chapter 5's main experiment (paper.md section 9, E5): SGD on ``W`` for every ``L x N x seed``.
+
+    Attributes:
+        base: the config every run starts from (width, token size, scales, step size, averaging).
+        lengths: the sequence lengths ``L``.
+        n_grid: ``{L: sample sizes N}``, a window around each ``N*(L)``.
+        seeds: the seeds (each draws its own data, initialization and batch order).
+        steps_at_10: SGD steps at ``L <= 10``; :func:`steps_for_length` scales them with ``L``.
+        target: the standardized test error that defines ``N*``.
+    """
+
+    base: ExperimentConfig
+    lengths: tuple
+    n_grid: dict
+    seeds: tuple
+    steps_at_10: int
+    target: float
+
+    def configs(self) -> list[ExperimentConfig]:
+        """Every run of the design, ``L`` outermost, then ``N``, then the seed."""
+        return [with_step_budget(self.base.replace(length=L, n_train=N, seed=s),
+                                 steps_for_length(L, self.steps_at_10))
+                for L in self.lengths for N in self.n_grid[L] for s in self.seeds]
+
+
+def length_design(fast: bool | None = None) -> LengthDesign:
+    """Chapter 5's :class:`LengthDesign` for the full profile, or the fast one (``RNNLIB_FAST=1``).
+
+    Args:
+        fast: ``True``/``False`` to choose the profile; ``None`` reads ``RNNLIB_FAST`` now.
+    """
+    from .profile import is_fast
+
+    if fast is None:
+        fast = is_fast()
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast must be True, False or None, got {fast!r}")
+    width, n_test = (64, 400) if fast else (256, 2000)
+    base = ExperimentConfig(width=width, token_dim=8, eps_x=0.3, output_scale=0.3, lr_scale=2.0,
+                            batch_size=32, phi="sin(3z)", labels="last", n_test=n_test, average=0.5)
+    if fast:
+        return LengthDesign(base, (4, 8, 16), {4: (10, 30, 100, 300), 8: (30, 100, 300), 16: (300, 1000, 3000)},
+                            (0, 1), 400, 0.6)
+    return LengthDesign(base, (5, 10, 20, 40),
+                        {5: (30, 100, 300, 1000, 3000), 10: (30, 100, 300, 1000, 3000), 20: (300, 1000, 3000),
+                         40: (1000, 3000, 10000)}, (0, 1, 2), 1000, 0.5)

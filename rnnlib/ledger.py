@@ -7,17 +7,15 @@ The rules compare the measured numbers with the thresholds below, stated once, i
 verdict or figure is typed by hand.  :func:`evaluate` runs every row and :func:`ledger_markdown`
 renders the table (plain Markdown, no pandas).
 
-The verdicts are :data:`SUPPORTED`, :data:`PARTLY`, :data:`NOT_OBSERVABLE` and, for a row whose
-measurement does not exist in the library, :data:`NOT_MEASURED` (decided by looking the
-measurement up, not by hand).  For a *limitation* "supported" means the limitation is real at
-this scale: the experiments sit where the theorem's caveat applies.
+The verdicts are :data:`SUPPORTED`, :data:`PARTLY` and :data:`NOT_OBSERVABLE`.  For a
+*limitation* "supported" means the limitation is real at this scale: the experiments sit where
+the theorem's caveat applies.
 
 The module also holds the theory calculator (:func:`theory_calculator`): the parameters
 Theorem 1 prescribes for a chosen ``phi, eps, L, d, m`` beside the practical ones that train.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -29,7 +27,7 @@ from .experiment import ExperimentConfig, initial_model, make_dataset, run_exper
 from .smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smooth_function
 from . import theory
 
-__all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "NOT_MEASURED", "THRESHOLDS", "Claim", "Row",
+__all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "VERDICTS", "THRESHOLDS", "Claim", "Row",
            "CLAIMS", "evaluate", "ledger_markdown", "length_sweep_configs", "width_sweep_configs",
            "measure_length_dependence", "measure_width_dependence", "measure_pseudo_network",
            "measure_forward_stability", "measure_coherence", "measure_interference",
@@ -40,7 +38,7 @@ __all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "NOT_MEASURED", "THRESHOLDS"
 SUPPORTED = "supported"
 PARTLY = "partly supported"
 NOT_OBSERVABLE = "not observable at this scale"
-NOT_MEASURED = "not measured here"
+VERDICTS = (SUPPORTED, PARTLY, NOT_OBSERVABLE)
 
 # Every threshold a verdict uses.  Changing one changes the verdicts, never the numbers.
 THRESHOLDS = {
@@ -67,6 +65,10 @@ THRESHOLDS = {
     "theory_gap_log10_min": 2.0,
     # lazy regime: ||W_T - W_0||_F / ||W_0||_F below this
     "lazy_relative_max": 0.10,
+    # interference: rms move of other positions per unit of move at j0, at the widest m
+    "interference_ratio_max": 0.3,
+    # random features "as good as" SGD on W: mean relative difference of test errors within this
+    "random_features_rel_tol": 0.1,
 }
 
 # The chapters' experiment (chapter 5's base: practical step size with c = 2, tail averaging).
@@ -151,11 +153,14 @@ def width_sweep_configs(widths: Sequence[int], *, length: int, n_train: int, see
 # -- the measurements ----------------------------------------------------------------------------
 
 def measure_length_dependence(configs: Sequence[ExperimentConfig], target: float, *, cache_dir=None,
-                              executor=None, threads: int | None = 1) -> dict:
-    """``N*(L)`` from a :func:`length_sweep_configs` sweep (cached) and its power-law and exponential fits.
+                              executor=None, threads: int | None = 1, measure=None) -> dict:
+    """``N*(L)`` from a sweep over ``L x N x seed`` (cached) and its power-law and exponential fits.
 
-    ``threads=1`` by default: small networks run many times faster on one torch thread than on
-    a shared, oversubscribed pool.  Returns ``lengths``, ``n_star`` (NaN where the target is not reached), ``exponent``,
+    ``configs`` come from :func:`length_sweep_configs` or
+    :meth:`rnnlib.generalization.LengthDesign.configs`; with ``measure`` (for instance
+    :func:`rnnlib.generalization.trained_weight_norms`, as chapter 5 runs it) the sweep reads the
+    entries chapter 5 cached.  ``threads=1`` by default: small networks run many times faster on
+    one torch thread than on a shared, oversubscribed pool.  Returns ``lengths``, ``n_star`` (NaN where the target is not reached), ``exponent``,
     ``exponent_se``, ``rate`` (log10 N* per unit L), ``rms_power``, ``rms_exp`` (NaN when fewer
     than two lengths reach the target) and ``runs`` (the results).
     """
@@ -163,7 +168,8 @@ def measure_length_dependence(configs: Sequence[ExperimentConfig], target: float
     from .sweep import sweep
 
     target = check_float("target", target, positive=True)
-    runs = sweep(list(configs), cache_dir=cache_dir, executor=executor, progress=False, threads=threads)
+    runs = sweep(list(configs), cache_dir=cache_dir, executor=executor, progress=False, threads=threads,
+                 measure=measure)
     curves = learning_curves(runs, by="length", x="n_train", metric="test_mse")
     ns = n_star(curves, target)
     out = {"lengths": curves.groups.astype(float), "n_values": curves.x.astype(float),
@@ -174,7 +180,7 @@ def measure_length_dependence(configs: Sequence[ExperimentConfig], target: float
         p = fit_power_law(curves.groups.astype(float), ns)
         e = fit_exponential(curves.groups.astype(float), ns)
         out.update(exponent=p.exponent, exponent_se=p.exponent_se, rate=e.rate, rms_power=p.residual_rms,
-                   rms_exp=e.residual_rms)
+                   rms_exp=e.residual_rms, fit=p, exp_fit=e)
     return out
 
 
@@ -234,14 +240,23 @@ def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0) -> 
             "inv_sqrt_m": 1.0 / math.sqrt(width), "ratio": coh["all"] * math.sqrt(width)}
 
 
-# the measurement a "positions do not interfere" row needs: a module of the library
-INTERFERENCE_MODULE = "rnnlib.interference"
+def measure_interference(cfg: ExperimentConfig, widths: Sequence[int], pair: tuple[int, int] = (3, 6)) -> dict:
+    """Interference between positions (chapter 6, :func:`rnnlib.interference.interference`) at several widths.
 
+    ``cfg`` must have ``labels="all"``; for each width the target of ``pair`` alone is changed and
+    the network retrained from the same initialization.  Returns ``widths`` and ``ratio`` (per
+    width: rms move of the other positions' predictions per unit of move at ``j0``), and
+    ``moved_at_target`` (per width).
+    """
+    from .interference import interference
 
-def measure_interference(**_) -> dict:
-    """Whether the library holds a measurement of interference between positions (chapter 6)."""
-    return {"available": importlib.util.find_spec(INTERFERENCE_MODULE) is not None,
-            "module": INTERFERENCE_MODULE}
+    widths = [check_int("widths[i]", w, minimum=2) for w in widths]
+    if len(widths) < 2:
+        raise ValueError(f"widths must hold at least two widths (a trend in m is measured), got {widths}")
+    res = [interference(cfg.replace(width=w), pair) for w in widths]
+    return {"widths": np.array(widths, dtype=float), "ratio": np.array([r.ratio for r in res]),
+            "moved_at_target": np.array([r.moved_at_target for r in res]), "pair": tuple(pair),
+            "length": cfg.length}
 
 
 def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
@@ -337,12 +352,24 @@ def measure_lazy(pseudo: dict) -> dict:
     return {k: pseudo[k] for k in ("relative_move", "w_displacement", "w_init_norm", "pattern_flips")}
 
 
-BASELINES_MODULE = "rnnlib.baselines"
+def measure_random_features(runs: Sequence, length: int) -> dict:
+    """SGD on W against random features (B-only ridge on the initial hidden states, chapter 7).
 
+    ``runs`` are SGD-on-W results (for instance the length sweep's); the random-features baseline
+    (:func:`rnnlib.baselines.random_features`) is fitted on the data of every run at ``length``.
+    Returns per run ``n_train``, ``sgd`` and ``rf`` test errors and ``rel`` =
+    mean((rf - sgd) / sgd), positive when SGD on W is better.
+    """
+    from .baselines import random_features
 
-def measure_random_features(**_) -> dict:
-    """Whether the library holds a random-features baseline (``rnnlib.baselines``)."""
-    return {"available": importlib.util.find_spec(BASELINES_MODULE) is not None, "module": BASELINES_MODULE}
+    length = check_int("length", length, minimum=1)
+    chosen = [r for r in runs if r.config.length == length]
+    if not chosen:
+        raise ValueError(f"runs hold no run at length {length}; lengths are {sorted({r.config.length for r in runs})}")
+    sgd = np.array([r.test_mse for r in chosen])
+    rf = np.array([random_features(r.config).test_mse for r in chosen])
+    return {"length": length, "n_train": np.array([r.config.n_train for r in chosen], dtype=float),
+            "sgd": sgd, "rf": rf, "rel": float(np.mean((rf - sgd) / sgd))}
 
 
 # -- the verdict rules ---------------------------------------------------------------------------
@@ -405,12 +432,26 @@ def _v_coherence(m):
     return NOT_OBSERVABLE, f"mean |cos| = {r:.2f}/sqrt(m)"
 
 
-def _v_available(what, chapter):
-    def rule(m):
-        if not m["available"]:
-            return NOT_MEASURED, f"the library has no {what} (`{m['module']}`); see {chapter}"
-        return NOT_MEASURED, f"`{m['module']}` exists but this ledger does not run it yet; see {chapter}"
-    return rule
+def _v_interference(m):
+    r = m["ratio"]
+    shrinks = r[-1] < r[0]
+    if r[-1] <= T["interference_ratio_max"] and shrinks:
+        return SUPPORTED, (f"changing one pair moves the other positions by {r[-1]:.2f} per unit of the intended "
+                           f"change at m = {m['widths'][-1]:.0f} (<= {T['interference_ratio_max']:g}), "
+                           f"down from {r[0]:.2f} at m = {m['widths'][0]:.0f}")
+    if r[-1] <= T["interference_ratio_max"]:
+        return PARTLY, f"the other positions move by {r[-1]:.2f} per unit, but not less as m grows"
+    return NOT_OBSERVABLE, f"the other positions move by {r[-1]:.2f} per unit of the intended change"
+
+
+def _v_random_features(m):
+    rel = m["rel"]
+    if rel <= T["random_features_rel_tol"]:
+        who = "do as well as" if rel >= -T["random_features_rel_tol"] else "do better than"
+        return SUPPORTED, (f"random features {who} SGD on W at L = {m['length']} (mean relative difference "
+                           f"{rel:+.0%}): nothing here separates the two, and the theorem does not either")
+    return PARTLY, (f"SGD on W beats random features by {rel:.0%} (mean relative error) at L = {m['length']}: "
+                    "an empirical separation at this scale, which the theorem does not prove")
 
 
 def _v_two_layer(m):
@@ -484,8 +525,9 @@ CLAIMS: tuple[Claim, ...] = (
           lambda m: f"|cos| = {m['coherence']:.4f}, 1/sqrt(m) = {m['inv_sqrt_m']:.4f}"),
     Claim("interference", "Learning one position does not interfere with another", "claim",
           "change of other positions' outputs while one (i -> j) term is learned",
-          "chapter 6", measure_interference, _v_available("interference measurement", "chapter 6"),
-          lambda m: "module present" if m["available"] else "no measurement in the library"),
+          "[chapter 6](06_why_it_works.html)", measure_interference, _v_interference,
+          lambda m: ("other positions move " + ", ".join(f"{r:.3f}" for r in m["ratio"]) + " per unit at m = "
+                     + ", ".join(f"{w:.0f}" for w in m["widths"]) + f" (L = {m['length']})")),
     Claim("two_layer", "The class includes two-layer smooth networks of earlier tokens", "claim",
           "the concept against an independent evaluation of its definition",
           "[chapter 2](02_concept_class.html)", measure_two_layer_class, _v_two_layer,
@@ -508,9 +550,11 @@ CLAIMS: tuple[Claim, ...] = (
           "[chapter 4](04_sgd_on_w.html)", measure_lazy, _v_lazy,
           lambda m: f"||dW||_F / ||W_0||_F = {m['relative_move']:.4f}"),
     Claim("random_features", "No separation from random features is shown", "limitation",
-          "SGD on W against a random-features baseline", "chapter 6",
-          measure_random_features, _v_available("random-features baseline", "chapter 6"),
-          lambda m: "module present" if m["available"] else "no baseline in the library"),
+          "SGD on W against random features (B-only ridge) on the same data",
+          "[chapter 7](07_baselines_and_limits.html)", measure_random_features, _v_random_features,
+          lambda m: ("test MSE SGD " + ", ".join(f"{e:.3f}" for e in m["sgd"]) + " vs random features "
+                     + ", ".join(f"{e:.3f}" for e in m["rf"]) + " at N = "
+                     + ", ".join(f"{n:.0f}" for n in m["n_train"]) + f" (L = {m['length']})")),
 )
 
 

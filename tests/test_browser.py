@@ -83,11 +83,6 @@ def is_chapter(page: str) -> bool:
     return page.startswith("chapters/")
 
 
-# Chapter pages that draw no figure by design, each with the reason. Every other chapter page must
-# show at least one rendered figure.
-NO_FIGURE_CHAPTERS = {
-    "chapters/08_claims_ledger.html": "the claims ledger is a table of verdicts and a theory calculator",
-}
 # The chapters whose widgets range over the width m or the length L (issue: "every widget over width
 # m or length L in chapters 3, 4 and 5 has a kernel-free counterpart"). Elsewhere a live control may
 # have another static counterpart, such as chapter 8's precomputed table beside its calculator.
@@ -406,7 +401,7 @@ def test_figures_render(visit, page):
     images = visit(page).dom["images"]
     broken = [i["src"] for i in images if not i["ok"]]
     assert not broken, f"{page}: images that did not render: {broken}"
-    if is_chapter(page) and page not in NO_FIGURE_CHAPTERS:
+    if is_chapter(page):
         figures = [i for i in images if i["in_main"] and i["ok"] and i["width"] >= 50]
         assert figures, f"{page}: a chapter page with no rendered figure"
 
@@ -507,15 +502,7 @@ def test_live_controls_have_kernel_free_counterparts(visit, page):
 # Defects the browser test found in chapters when they were merged; recorded here so that the
 # suite keeps every check and states what is still wrong.  strict=True: once a page is fixed its
 # entry fails as XPASS and must be removed.
-KNOWN_DEFECTS = {
-    ("test_figures_render", "chapters/08_claims_ledger.html"): "chapter 8 has tables but no figure yet",
-    ("test_live_controls_have_kernel_free_counterparts", "chapters/08_claims_ledger.html"):
-        "chapter 8's live theory calculator has a precomputed table, not a slider",
-    ("test_saved_widgets_render", "chapters/05_generalization.html"):
-        "chapter 5's saved widget output does not render in the page",
-    **{("test_no_figure_shown_twice", f"chapters/{p}.html"): "a glued figure is also shown by its cell"
-       for p in ("03_initialization", "04_sgd_on_w", "06_why_it_works", "07_baselines_and_limits")},
-}
+KNOWN_DEFECTS: dict = {}
 
 
 @pytest.fixture(autouse=True)

@@ -184,6 +184,8 @@ def test_figures_render():
                                               boot=[1.4, 1.5, 1.6], target=0.6,
                                               bounds={"zhang": L * 0.45 + 2},
                                               bounds_at_init={"zhang": L * 0.45}))
+    figs.append(gplots.plot_result(L, ns, fit_power_law(L, ns), bounds={"zhang": L * 0.45 + 2}, target=0.6,
+                                   width=64))
     width = learning_curves(res, by="n_train", x="length")
     figs.append(gplots.plot_gap(learning_curves(res, by="n_train", x="length", metric="gap")))
     figs.append(gplots.plot_length_panel(5, curves=curves, results=res, target=0.9))
@@ -212,3 +214,21 @@ def test_width_figures_and_live_run(tmp_path):
         assert all(ax.get_xlabel() for ax in f.axes)
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_length_design_is_chapter5s_grid():
+    from rnnlib.generalization import length_design, steps_for_length
+
+    for fast in (False, True):
+        d = length_design(fast)
+        cfgs = d.configs()
+        assert len(cfgs) == sum(len(d.n_grid[L]) for L in d.lengths) * len(d.seeds)
+        assert len(set(cfgs)) == len(cfgs)
+        for c in cfgs:
+            assert c.length in d.lengths and c.n_train in d.n_grid[c.length] and c.seed in d.seeds
+            assert c.width == d.base.width and c.phi == d.base.phi
+            steps = c.epochs * -(-c.n_train // c.batch_size)
+            assert steps >= steps_for_length(c.length, d.steps_at_10)
+    assert length_design(True).base.width < length_design(False).base.width
+    with pytest.raises(TypeError, match="fast"):
+        length_design("yes")

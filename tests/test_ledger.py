@@ -18,14 +18,16 @@ def _fake_measured(**over):
         "pseudo": {"relative_error": 0.05, "width": 256, "length": 10},
         "forward": {"log10_growth": 0.1, "log10_norm_product": 9.0, "median_max_norm": 1.0, "length": 20},
         "coherence": {"ratio": 1.5, "coherence": 0.07, "inv_sqrt_m": 0.044},
-        "interference": ledger.measure_interference(),
+        "interference": {"ratio": np.array([0.2, 0.1]), "widths": np.array([64.0, 256.0]),
+                         "moved_at_target": np.array([0.8, 0.8]), "pair": (3, 6), "length": 8},
         "two_layer": {"max_diff": 0.0, "future_change": 0.0, "hidden": 3},
         "additive": {"mixed": 0.0, "single": 0.2},
         "normalization": {"norm_deviation": 0.0, "flips_small": 0.1, "flips_large": 0.3, "eps_small": 0.3,
                           "eps_large": 1.0},
         "theory_scales": ledger.measure_theory_scales(10, 256),
         "lazy": {"relative_move": 0.02},
-        "random_features": ledger.measure_random_features(),
+        "random_features": {"length": 10, "n_train": np.array([100.0, 300.0]), "sgd": np.array([0.6, 0.4]),
+                            "rf": np.array([0.62, 0.41]), "rel": 0.029},
     }
     m.update(over)
     return m
@@ -60,11 +62,36 @@ def test_theory_scales_far_below_practical():
     assert out["log10_eta_gap"] > 2 and out["log10_lambda_gap"] > 2
 
 
-def test_missing_modules_give_not_measured():
-    rows = ledger.evaluate(_fake_measured())
-    by = {r.claim.key: r for r in rows}
-    assert by["interference"].verdict == ledger.NOT_MEASURED
-    assert by["random_features"].verdict == ledger.NOT_MEASURED
+def test_interference_measure_and_rule():
+    cfg = rnnlib.ExperimentConfig(length=6, labels="all", n_train=120, n_test=100, epochs=10, lr_scale=0.3)
+    out = ledger.measure_interference(cfg, [32, 128], pair=(3, 5))
+    assert out["ratio"].shape == (2,) and np.all(out["ratio"] > 0) and np.all(out["moved_at_target"] > 0)
+    with pytest.raises(ValueError, match="widths"):
+        ledger.measure_interference(cfg, [32])
+    base = _fake_measured()
+    assert _verdicts(base)["interference"] == ledger.SUPPORTED
+    grows = {**base["interference"], "ratio": np.array([0.1, 0.2])}
+    assert _verdicts(_fake_measured(interference=grows))["interference"] == ledger.PARTLY
+    large = {**base["interference"], "ratio": np.array([0.9, 0.8])}
+    assert _verdicts(_fake_measured(interference=large))["interference"] == ledger.NOT_OBSERVABLE
+
+
+def test_random_features_measure_and_rule():
+    cfgs = ledger.length_sweep_configs([6], [60], [0], width=32, steps_at_10=50, n_test=80)
+    runs = [rnnlib.run_experiment(c) for c in cfgs]
+    out = ledger.measure_random_features(runs, 6)
+    assert out["sgd"][0] == runs[0].test_mse and out["rf"][0] > 0
+    assert out["rel"] == pytest.approx((out["rf"][0] - out["sgd"][0]) / out["sgd"][0])
+    with pytest.raises(ValueError, match="length"):
+        ledger.measure_random_features(runs, 7)
+    base = _fake_measured()
+    assert _verdicts(base)["random_features"] == ledger.SUPPORTED      # within 10%: no separation
+    sep = {**base["random_features"], "rel": 0.5}
+    assert _verdicts(_fake_measured(random_features=sep))["random_features"] == ledger.PARTLY
+
+
+def _verdicts(measured):
+    return {r.claim.key: r.verdict for r in ledger.evaluate(measured)}
 
 
 def test_rules_follow_thresholds():

@@ -115,18 +115,8 @@ def plot_sample_complexity(lengths, n_star, fit: PowerLawFit, *, bounds: Mapping
     ax.set_title("$N^*(L)$" + (f" at test error {target:g}" if target is not None else ""))
     ax.legend(fontsize=8)
 
-    bx.plot(L[ok], np.log10(ns[ok]), "ko-", lw=2, label="$\\log_{10} N^*$ (measured)")
-    for key, values in (bounds or {}).items():
-        name, marker = _BOUND_STYLE.get(key, (key, "o"))
-        bx.plot(L, np.asarray(values, dtype=np.float64), marker=marker, ls="-", label=f"{name}, trained W")
-    for key, values in (bounds_at_init or {}).items():
-        name, marker = _BOUND_STYLE.get(key, (key, "o"))
-        bx.plot(L, np.asarray(values, dtype=np.float64), marker=marker, ls="--", mfc="none", color="0.4",
-                label=f"{name}, W at init")
-    bx.set_xlabel("sequence length L")
-    bx.set_ylabel("$\\log_{10}$ of the quantity")
+    draw_beside_bounds(bx, L, ns, bounds=bounds, bounds_at_init=bounds_at_init)
     bx.set_title("measured $N^*$ beside prior bounds")
-    bx.legend(fontsize=8)
     return fig
 
 
@@ -311,4 +301,48 @@ def plot_run(length: int, width: int, n_train: int, *, base, steps_at_10: int, c
     ax.set_ylim(0, max(1.3, max(h["test_mse"]) * 1.05))
     ax.set_title(f"L = {length}, m = {width}, N = {n_train}: test error {res.test_mse:.3f}")
     ax.legend(fontsize=8)
+    return fig
+
+
+def draw_beside_bounds(ax, lengths, n_star, *, bounds: Mapping[str, Sequence] | None = None,
+                       bounds_at_init: Mapping[str, Sequence] | None = None, fit: PowerLawFit | None = None):
+    """On ``ax``, ``log10 N*`` versus ``L`` beside the prior bounds (log10 values per ``L``).
+
+    ``fit``, if given, is drawn as a line through the measured points (a power law in ``L``).
+    """
+    L = np.asarray(lengths, dtype=np.float64)
+    ns = np.asarray(n_star, dtype=np.float64)
+    ok = np.isfinite(ns)
+    ax.plot(L[ok], np.log10(ns[ok]), "ko", ms=7, zorder=4, label="$\\log_{10} N^*$, SGD on W (measured)")
+    if fit is not None:
+        grid = np.linspace(L.min(), L.max(), 100)
+        ax.plot(grid, np.log10(fit(grid)), "k-", lw=2,
+                label=f"power-law fit $N^* \\propto L^{{{fit.exponent:.2f} \\pm {fit.exponent_se:.2f}}}$")
+    else:
+        ax.plot(L[ok], np.log10(ns[ok]), "k-", lw=2)
+    for key, values in (bounds or {}).items():
+        name, marker = _BOUND_STYLE.get(key, (key, "o"))
+        ax.plot(L, np.asarray(values, dtype=np.float64), marker=marker, ls="-", label=f"{name}, trained W")
+    for key, values in (bounds_at_init or {}).items():
+        name, marker = _BOUND_STYLE.get(key, (key, "o"))
+        ax.plot(L, np.asarray(values, dtype=np.float64), marker=marker, ls="--", mfc="none", color="0.4",
+                label=f"{name}, W at init")
+    ax.set_xlabel("sequence length L")
+    ax.set_ylabel("$\\log_{10}$ of the quantity")
+    ax.legend(fontsize=8)
+
+
+def plot_result(lengths, n_star, fit: PowerLawFit, *, bounds: Mapping[str, Sequence], target: float, width: int):
+    """The book's result in one figure: samples SGD on W needs versus ``L``, beside the prior bounds.
+
+    Args:
+        lengths, n_star: ``L`` values and the measured ``N*`` (NaN entries are skipped).
+        fit: the power law fitted to them.
+        bounds: ``{key: log10 bound per L}`` evaluated on the trained networks.
+        target: the test error that defines ``N*``; ``width``: the networks' ``m`` (for the title).
+    """
+    fig, ax = new_figure(1, 1, width=7.0, height=4.4)
+    draw_beside_bounds(ax, lengths, n_star, bounds=bounds, fit=fit)
+    ax.set_title(f"samples SGD on W needs to reach test error {target:g} (m = {width}), "
+                 "beside prior generalization bounds", fontsize=10)
     return fig
