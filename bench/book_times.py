@@ -5,7 +5,8 @@
 Runs ``make clean`` and then ``make book`` twice from the repository root, with the sweep cache
 pointed at a new, empty directory (``RNNLIB_CACHE=_build/bench_sweep_cache``), so the cold build
 trains every network.  Then it re-executes each chapter that uses the sweep engine with that cache
-filled (the "warm chapter" times).  It writes ``bench/book_times.json``: ``book_cold_seconds``,
+filled (the "warm chapter" times).  The builds are timed without the HTML and browser checks
+that ``make book`` runs afterwards (``BOOK_CHECKS=0``).  It writes ``bench/book_times.json``: ``book_cold_seconds``,
 ``book_warm_seconds``, ``chapter_cold_seconds`` (per notebook, from the build log),
 ``chapter_warm_seconds``, the machine and the commit;
 ``bench/run_all.py`` copies those two figures into ``bench/results.json``.  It takes as long as two
@@ -47,7 +48,7 @@ def _env() -> dict:
 def timed_make(target: str, log) -> float:
     env = _env()
     start = time.perf_counter()
-    proc = subprocess.run(["make", target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.run(["make", target, "BOOK_CHECKS=0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"`make {target}` failed (exit {proc.returncode}); see {log.name}")
