@@ -44,6 +44,9 @@ VERDICTS = (SUPPORTED, PARTLY, NOT_OBSERVABLE)
 THRESHOLDS = {
     # N* ~ L^b: a fitted exponent at most this is "polynomial of low degree" (supported)
     "poly_exponent_max": 3.0,
+    # ... and the power law must fit clearly better than an exponential: its rms residual in
+    # log10 N* at most this fraction of the exponential's (else the data do not single it out)
+    "power_vs_exp_rms_max": 0.8,
     # test error at the widest m may exceed that at the narrowest by at most this factor
     "width_degradation_max": 1.10,
     "width_degradation_partly": 1.50,
@@ -383,33 +386,42 @@ def _v_length(m):
         return NOT_OBSERVABLE, (f"only {ok} length(s) reach the target error {m['target']:g} within the "
                                 "N grid; no exponent can be fitted")
     if m["exponent"] <= T["poly_exponent_max"]:
-        if ok >= 3 and m["rms_power"] <= m["rms_exp"]:
+        if ok >= 3 and m["rms_power"] <= T["power_vs_exp_rms_max"] * m["rms_exp"]:
             return SUPPORTED, (f"fitted exponent b = {m['exponent']:.2f} <= {T['poly_exponent_max']:g} over {ok} "
-                               f"lengths, and the power law fits better than an exponential (rms "
+                               f"lengths, and the power law fits clearly better than an exponential (rms "
                                f"{m['rms_power']:.3f} vs {m['rms_exp']:.3f} in log10 N*)")
         why = (f"only {ok} lengths reach the target, and two points fit both laws exactly" if ok < 3 else
-               f"an exponential fits as well (rms {m['rms_exp']:.3f} vs {m['rms_power']:.3f})")
+               f"an exponential fits about as well (rms {m['rms_exp']:.3f} vs {m['rms_power']:.3f} for the "
+               f"power law; a clear preference needs a ratio <= {T['power_vs_exp_rms_max']:g})")
         return PARTLY, f"fitted exponent b = {m['exponent']:.2f} <= {T['poly_exponent_max']:g}, but {why}"
     return PARTLY, f"N* grows with L but the exponent {m['exponent']:.2f} exceeds {T['poly_exponent_max']:g}"
 
 
+def _tiered(value, supported_max, partly_max, supported, partly, otherwise):
+    """The verdict of a number that should be small: supported up to ``supported_max``, partly
+    supported up to ``partly_max``, not observable beyond; each with its reason."""
+    if value <= supported_max:
+        return SUPPORTED, supported
+    if value <= partly_max:
+        return PARTLY, partly
+    return NOT_OBSERVABLE, otherwise
+
+
 def _v_width(m):
-    r = m["ratio"]
-    if r <= T["width_degradation_max"]:
-        return SUPPORTED, (f"at fixed N the widest network's error is {r:.2f}x the narrowest's "
-                           f"(<= {T['width_degradation_max']:g}): width costs no samples here")
-    if r <= T["width_degradation_partly"]:
-        return PARTLY, f"the error grows by {r:.2f}x over the widths, more than {T['width_degradation_max']:g}x"
-    return NOT_OBSERVABLE, f"the error grows by {r:.2f}x with m at fixed N"
+    r, lo, hi = m["ratio"], T["width_degradation_max"], T["width_degradation_partly"]
+    return _tiered(r, lo, hi,
+                   f"at fixed N the widest network's error is {r:.2f}x the narrowest's (<= {lo:g}): "
+                   "width costs no samples here",
+                   f"the error grows by {r:.2f}x over the widths, more than {lo:g}x",
+                   f"the error grows by {r:.2f}x with m at fixed N")
 
 
 def _v_pseudo(m):
-    e = m["relative_error"]
-    if e <= T["pseudo_error_supported"]:
-        return SUPPORTED, f"relative error {e:.3f} <= {T['pseudo_error_supported']:g} after training"
-    if e <= T["pseudo_error_partly"]:
-        return PARTLY, f"relative error {e:.3f} is between {T['pseudo_error_supported']:g} and {T['pseudo_error_partly']:g}"
-    return NOT_OBSERVABLE, f"relative error {e:.3f} > {T['pseudo_error_partly']:g}: the linearization at W_0 is not accurate at this width and training length"
+    e, lo, hi = m["relative_error"], T["pseudo_error_supported"], T["pseudo_error_partly"]
+    return _tiered(e, lo, hi, f"relative error {e:.3f} <= {lo:g} after training",
+                   f"relative error {e:.3f} is between {lo:g} and {hi:g}",
+                   f"relative error {e:.3f} > {hi:g}: the linearization at W_0 is not accurate at this "
+                   "width and training length")
 
 
 def _v_forward(m):
@@ -424,12 +436,10 @@ def _v_forward(m):
 
 
 def _v_coherence(m):
-    r = m["ratio"]
-    if r <= T["coherence_supported"]:
-        return SUPPORTED, f"mean |cos| = {r:.2f}/sqrt(m), below {T['coherence_supported']:g}/sqrt(m)"
-    if r <= T["coherence_partly"]:
-        return PARTLY, f"mean |cos| = {r:.2f}/sqrt(m): small, but above {T['coherence_supported']:g}/sqrt(m)"
-    return NOT_OBSERVABLE, f"mean |cos| = {r:.2f}/sqrt(m)"
+    r, lo, hi = m["ratio"], T["coherence_supported"], T["coherence_partly"]
+    return _tiered(r, lo, hi, f"mean |cos| = {r:.2f}/sqrt(m), below {lo:g}/sqrt(m)",
+                   f"mean |cos| = {r:.2f}/sqrt(m): small, but above {lo:g}/sqrt(m)",
+                   f"mean |cos| = {r:.2f}/sqrt(m)")
 
 
 def _v_interference(m):

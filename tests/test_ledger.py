@@ -154,3 +154,12 @@ def test_html_tables():
     assert text.count("<tr>") == len(ledger.CLAIMS) + 1
     assert '<a href="05_generalization.html">' in text and "&lt;" not in ledger._link_html("[a](b.html)")
     assert ledger.theory_table_html([ledger.theory_calculator()]).count("<tr>") == 2
+
+
+def test_length_rule_needs_a_clear_preference_for_the_power_law():
+    base = _fake_measured()
+    assert _verdicts(base)["length"] == ledger.SUPPORTED                 # rms 0.0 vs 0.1
+    close = {**base["length"], "rms_power": 0.148, "rms_exp": 0.158}     # chapter 5's situation
+    assert _verdicts(_fake_measured(length=close))["length"] == ledger.PARTLY
+    steep = {**base["length"], "exponent": 4.0}
+    assert _verdicts(_fake_measured(length=steep))["length"] == ledger.PARTLY

@@ -12,15 +12,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import rnnlib  # noqa: E402
 from rnnlib.plots import concept_class as cc  # noqa: E402
+from figures import assert_labelled  # noqa: E402
 
 
-def _labelled(fig: Figure) -> None:
-    """Every visible axes has an x and a y label."""
-    assert isinstance(fig, Figure)
-    for ax in fig.axes:
-        if ax.get_visible() and ax.get_label() != "<colorbar>":
-            assert ax.get_xlabel() and ax.get_ylabel(), ax.get_title()
-    plt.close(fig)
+_labelled = assert_labelled
 
 
 def test_tokens_figure():

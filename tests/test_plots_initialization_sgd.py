@@ -7,15 +7,11 @@ import numpy as np  # noqa: E402
 
 import rnnlib  # noqa: E402
 from rnnlib.plots import initialization, sgd  # noqa: E402
+from figures import assert_labelled  # noqa: E402
 
 
-def _labelled(fig):
-    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
-    assert axes
-    for ax in axes:
-        if ax.images or ax.lines or ax.collections:
-            assert ax.get_xlabel() and ax.get_ylabel()
-    plt.close(fig)
+def _labelled(fig) -> None:
+    assert_labelled(fig, data_axes_only=True)
 
 
 def test_initialization_figures():
