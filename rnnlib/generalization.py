@@ -32,7 +32,8 @@ from .experiment import ExperimentConfig, ExperimentResult
 
 __all__ = ["Curves", "learning_curves", "sample_complexity", "n_star", "PowerLawFit", "fit_power_law",
            "ExponentialFit", "fit_exponential", "bootstrap_exponent", "steps_for_length",
-           "with_step_budget", "trained_weight_norms", "prior_bounds", "NORM_PREFIX", "LengthDesign",
+           "with_step_budget", "trained_weight_norms", "prior_bounds", "mean_prior_bounds", "NORM_PREFIX",
+           "LengthDesign",
            "length_design"]
 
 NORM_PREFIX = "norm_"
@@ -335,6 +336,24 @@ def prior_bounds(result: ExperimentResult) -> dict:
     norms["width"] = int(norms["width"])
     values = evaluate_bounds(WeightNorms(**norms), [result.config.length])
     return {k: float(v[0]) for k, v in values.items() if k not in ("length", "norms")}
+
+
+def mean_prior_bounds(results: Sequence[ExperimentResult], lengths: Sequence[int],
+                      keys: Sequence[str] = ("zhang", "bartlett", "tu_factor")) -> dict:
+    """``{key: [mean log10 prior bound over the results at L, for L in lengths]}``.
+
+    Each result's bounds come from :func:`prior_bounds` (the sweep must have run with
+    ``measure=trained_weight_norms``); a length without results raises ``ValueError``.
+    """
+    per_run = [(r.config.length, prior_bounds(r)) for r in results]
+    out = {k: [] for k in keys}
+    for L in lengths:
+        at = [b for length, b in per_run if length == L]
+        if not at:
+            raise ValueError(f"results hold no run at length {L}; lengths are {sorted({n for n, _ in per_run})}")
+        for k in keys:
+            out[k].append(float(np.mean([b[k] for b in at])))
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -504,11 +504,15 @@ def _v_lazy(m):
 
 # -- the claims ----------------------------------------------------------------------------------
 
+def _listed(values, spec: str) -> str:
+    """``values`` formatted with ``spec`` and joined by commas (the figures of the ledger)."""
+    return ", ".join(format(v, spec) for v in values)
+
+
 def _f_length(m):
     if not np.isfinite(m["exponent"]):
         return "N*(L) = " + ", ".join(f"{v:.0f}" if np.isfinite(v) else "n/a" for v in m["n_star"])
-    return (f"N* = " + ", ".join(f"{v:.0f}" for v in m["n_star"]) + " at L = "
-            + ", ".join(f"{v:.0f}" for v in m["lengths"]) + f"; b = {m['exponent']:.2f}")
+    return f"N* = {_listed(m['n_star'], '.0f')} at L = {_listed(m['lengths'], '.0f')}; b = {m['exponent']:.2f}"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -518,8 +522,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("width", "Samples needed grow only logarithmically in the width m", "claim",
           "test error versus m at fixed N", "[chapter 5](05_generalization.html)",
           measure_width_dependence, _v_width,
-          lambda m: ("test MSE " + ", ".join(f"{e:.3f}" for e in m["test_mse"]) + " at m = "
-                     + ", ".join(f"{w:.0f}" for w in m["widths"]) + f" (N = {m['n_train']})")),
+          lambda m: (f"test MSE {_listed(m['test_mse'], '.3f')} at m = {_listed(m['widths'], '.0f')} "
+                     f"(N = {m['n_train']})")),
     Claim("pseudo", "The trained RNN stays close to its pseudo-network", "claim",
           "relative error of the pseudo-network at W_0 against the trained RNN",
           "[chapter 4](04_sgd_on_w.html)", measure_pseudo_network, _v_pseudo,
@@ -536,8 +540,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("interference", "Learning one position does not interfere with another", "claim",
           "change of other positions' outputs while one (i -> j) term is learned",
           "[chapter 6](06_why_it_works.html)", measure_interference, _v_interference,
-          lambda m: ("other positions move " + ", ".join(f"{r:.3f}" for r in m["ratio"]) + " per unit at m = "
-                     + ", ".join(f"{w:.0f}" for w in m["widths"]) + f" (L = {m['length']})")),
+          lambda m: (f"other positions move {_listed(m['ratio'], '.3f')} per unit at m = "
+                     f"{_listed(m['widths'], '.0f')} (L = {m['length']})")),
     Claim("two_layer", "The class includes two-layer smooth networks of earlier tokens", "claim",
           "the concept against an independent evaluation of its definition",
           "[chapter 2](02_concept_class.html)", measure_two_layer_class, _v_two_layer,
@@ -562,9 +566,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("random_features", "No separation from random features is shown", "limitation",
           "SGD on W against random features (B-only ridge) on the same data",
           "[chapter 7](07_baselines_and_limits.html)", measure_random_features, _v_random_features,
-          lambda m: ("test MSE SGD " + ", ".join(f"{e:.3f}" for e in m["sgd"]) + " vs random features "
-                     + ", ".join(f"{e:.3f}" for e in m["rf"]) + " at N = "
-                     + ", ".join(f"{n:.0f}" for n in m["n_train"]) + f" (L = {m['length']})")),
+          lambda m: (f"test MSE SGD {_listed(m['sgd'], '.3f')} vs random features {_listed(m['rf'], '.3f')} "
+                     f"at N = {_listed(m['n_train'], '.0f')} (L = {m['length']})")),
 )
 
 

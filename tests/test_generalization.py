@@ -142,6 +142,20 @@ def test_weight_norm_measure_and_prior_bounds():
         trained_weight_norms(rnnlib.run_experiment(TINY))
 
 
+def test_mean_prior_bounds_averages_per_length():
+    from rnnlib.generalization import mean_prior_bounds
+    cfgs = [TINY.replace(seed=s, length=L) for L in (4, 6) for s in (0, 1)]
+    runs = rnnlib.sweep(cfgs, cache_dir=False, measure=trained_weight_norms, progress=False)
+    out = mean_prior_bounds(runs, [6, 4], keys=("zhang", "tu_factor"))
+    assert set(out) == {"zhang", "tu_factor"}
+    for i, L in enumerate([6, 4]):
+        at = [prior_bounds(r) for r in runs if r.config.length == L]
+        assert out["zhang"][i] == pytest.approx(np.mean([b["zhang"] for b in at]), rel=1e-12)
+        assert out["tu_factor"][i] == pytest.approx(np.mean([b["tu_factor"] for b in at]), rel=1e-12)
+    with pytest.raises(ValueError, match="length 5"):
+        mean_prior_bounds(runs, [5])
+
+
 def test_average_from_last_step_equals_last_iterate_and_averages_iterates():
     data = rnnlib.make_dataset(TINY.replace(n_train=16))
     y = data.y_train.astype(np.float32)

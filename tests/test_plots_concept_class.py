@@ -8,26 +8,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 import rnnlib  # noqa: E402
 from rnnlib.plots import concept_class as cc  # noqa: E402
 from figures import assert_labelled  # noqa: E402
 
 
-_labelled = assert_labelled
-
-
 def test_tokens_figure():
     xs = rnnlib.sample_tokens(1, 5, 6, seed=0)
-    _labelled(cc.plot_tokens(xs[0], rnnlib.embed(xs)[0]))
+    assert_labelled(cc.plot_tokens(xs[0], rnnlib.embed(xs)[0]))
     with pytest.raises(ValueError, match="x must have shape"):
         cc.plot_tokens(xs[0], rnnlib.embed(xs)[0, :-1])
 
 
 def test_taylor_and_complexity_figures():
-    _labelled(cc.plot_taylor_truncations(["sin(3z)", "tanh(4z)"], [1, 5]))
-    _labelled(cc.plot_complexity(["z^2", "exp(z)-1", "tanh(4z)"], radii_sample=[0.1, 1, 10],
+    assert_labelled(cc.plot_taylor_truncations(["sin(3z)", "tanh(4z)"], [1, 5]))
+    assert_labelled(cc.plot_complexity(["z^2", "exp(z)-1", "tanh(4z)"], radii_sample=[0.1, 1, 10],
                                  radii_eps=[0.1, 1, 10], radii_eps_cstar=[0.1, 0.3]))
     with pytest.raises(ValueError, match="phi"):
         cc.plot_taylor_truncations(["sinh"], [1])
@@ -42,13 +38,13 @@ def test_taylor_and_complexity_figures():
 def test_target_figures():
     concept = rnnlib.AdditiveConcept(6, 8, labels="all", seed=0)
     y = concept(rnnlib.sample_tokens(50, 6, 8, seed=0))
-    _labelled(cc.plot_targets(y, concept.labelled))
+    assert_labelled(cc.plot_targets(y, concept.labelled))
     with pytest.raises(ValueError, match="labelled"):
         cc.plot_targets(y, concept.labelled[:-1])
-    _labelled(cc.plot_target_variance([1, 2, 4], [[0.1, 0.2, 0.4], [0.1, 0.3, 0.5]], [0.1, 0.1, 0.12]))
+    assert_labelled(cc.plot_target_variance([1, 2, 4], [[0.1, 0.2, 0.4], [0.1, 0.3, 0.5]], [0.1, 0.1, 0.12]))
     with pytest.raises(ValueError, match="columns"):
         cc.plot_target_variance([1, 2, 4], [0.1, 0.2], [0.1, 0.1, 0.1])
-    _labelled(cc.plot_label_noise([0, 0.5, 1.0], [0, 0.25, 1.0], [0, 0.2, 0.5]))
+    assert_labelled(cc.plot_label_noise([0, 0.5, 1.0], [0, 0.25, 1.0], [0, 0.2, 0.5]))
     with pytest.raises(ValueError, match="equal shapes"):
         cc.plot_label_noise([0, 0.5], [0, 0.25, 1.0], [0, 0.2, 0.5])
 
@@ -59,7 +55,7 @@ def test_concept_explorer_is_deterministic_and_checks_input():
     ya = a.axes[1].lines[0].get_ydata()
     yb = b.axes[1].lines[0].get_ydata()
     np.testing.assert_array_equal(ya, yb)
-    _labelled(a)
+    assert_labelled(a)
     plt.close(b)
     with pytest.raises(ValueError, match="length"):
         cc.plot_concept_explorer(1, "sin(3z)")

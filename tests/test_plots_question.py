@@ -5,17 +5,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 import rnnlib  # noqa: E402
 from rnnlib.plots import question  # noqa: E402
 from figures import assert_labelled  # noqa: E402
-
-
-_labelled = assert_labelled
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +25,8 @@ def position_data():
 
 def test_position_example(position_data):
     same, sentences, words = position_data
-    _labelled(question.plot_position_example(same, sentences, words))
-    _labelled(question.plot_position_example(same[..., 0], sentences[..., 0], words, output=2))
+    assert_labelled(question.plot_position_example(same, sentences, words))
+    assert_labelled(question.plot_position_example(same[..., 0], sentences[..., 0], words, output=2))
 
 
 def test_position_example_bad_input(position_data):
@@ -53,8 +48,8 @@ def test_prior_bounds():
         curves[m] = rnnlib.evaluate_bounds(nets[0], lengths)
         spectral[m] = curves[m]["norms"]["spectral_W"]
         hidden[m] = np.stack([n.hidden_states(x).norm(dim=-1).mean(dim=0).numpy() for n in nets])
-    _labelled(question.plot_prior_bounds(curves, hidden, spectral_W=spectral))
-    _labelled(question.plot_prior_bounds(curves, hidden, keys=("tu_lambda",)))
+    assert_labelled(question.plot_prior_bounds(curves, hidden, spectral_W=spectral))
+    assert_labelled(question.plot_prior_bounds(curves, hidden, keys=("tu_lambda",)))
     with pytest.raises(ValueError, match="keys"):
         question.plot_prior_bounds(curves, hidden, keys=("vc",))
     with pytest.raises(ValueError, match="non-empty"):

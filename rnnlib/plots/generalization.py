@@ -246,30 +246,29 @@ def _training_curves(ax, results, value, field, sym):
     ax.legend(fontsize=8)
 
 
+def _highlight_panel(value, by: str, sym: str, curves: Curves, results, target: float | None):
+    """Learning curves with the group ``by = value`` highlighted (left) and the held-out error along
+    training for that group, one line per ``N`` (right)."""
+    fig, (ax, bx) = new_figure(2, 1, width=5.0, height=3.8)
+    _draw_curves(ax, curves, target=target, highlight=value)
+    ax.set_ylim(0, max(1.3, float(np.nanmax(curves.values)) * 1.05))
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"test error versus N, {sym} = {value} highlighted")
+    _training_curves(bx, results, value, by, sym)
+    bx.set_ylim(ax.get_ylim())
+    return fig
+
+
 def plot_length_panel(length: int, *, curves: Curves, results, target: float | None = None):
     """One frame of the slider over ``L``: the learning curves with ``L`` highlighted (left) and
     the held-out error along training at that ``L`` for each ``N`` (right)."""
-    fig, (ax, bx) = new_figure(2, 1, width=5.0, height=3.8)
-    _draw_curves(ax, curves, target=target, highlight=length)
-    ax.set_ylim(0, max(1.3, float(np.nanmax(curves.values)) * 1.05))
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"test error versus N, L = {length} highlighted")
-    _training_curves(bx, results, length, "length", "L")
-    bx.set_ylim(ax.get_ylim())
-    return fig
+    return _highlight_panel(length, "length", "L", curves, results, target)
 
 
 def plot_width_panel(width: int, *, curves: Curves, results, target: float | None = None):
     """One frame of the slider over ``m``: test error versus ``N`` with width ``m`` highlighted
     (curves grouped by width) and the held-out error along training at that width."""
-    fig, (ax, bx) = new_figure(2, 1, width=5.0, height=3.8)
-    _draw_curves(ax, curves, target=target, highlight=width)
-    ax.set_ylim(0, max(1.3, float(np.nanmax(curves.values)) * 1.05))
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"test error versus N, m = {width} highlighted")
-    _training_curves(bx, results, width, "width", "m")
-    bx.set_ylim(ax.get_ylim())
-    return fig
+    return _highlight_panel(width, "width", "m", curves, results, target)
 
 
 def plot_run(length: int, width: int, n_train: int, *, base, steps_at_10: int, cache_dir=None, measure=None):
