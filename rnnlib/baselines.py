@@ -32,6 +32,7 @@ from ._checks import check_choice, check_float
 from .experiment import (Dataset, ExperimentConfig, ExperimentResult, _standardize, derive_seed, initial_model,
                          make_dataset, run_experiment)
 from .ntk import ntk_gram
+from .recurrence import relu_recurrence
 from .rnn import ElmanRNN
 
 __all__ = ["BaselineResult", "BASELINES", "run_baseline", "sgd_w", "random_features", "ntk_ridge", "sgd_wa",
@@ -263,21 +264,15 @@ def _adam_full(model: ElmanRNN, x, y, lab, *, output_scale, lr, epochs, batch_si
     X = torch.as_tensor(x)
     Y = torch.as_tensor(y, dtype=torch.float32)
     n = X.shape[0]
+    lab_steps = sorted(int(t) for t in lab)
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
         perm = rng.permutation(n)
         for s in range(0, n, batch_size):
             idx = torch.as_tensor(perm[s:s + batch_size])
             W, A, B = params
-            xb = X[idx]
-            ax = xb @ A.T
-            h = torch.zeros(len(idx), W.shape[0])
-            outs = []
-            for t in range(X.shape[1]):
-                h = torch.relu(h @ W.T + ax[:, t])
-                if t in lab:
-                    outs.append(h @ B.T)
-            pred = output_scale * torch.stack(outs, dim=1)
+            H = relu_recurrence(W, A, X[idx])  # differentiable: autograd records every step
+            pred = output_scale * (H[:, lab_steps] @ B.T)
             loss = 0.5 * (pred - Y[idx]).pow(2).sum(dim=(1, 2)).mean()
             opt.zero_grad()
             loss.backward()

@@ -1,4 +1,4 @@
-"""Forward stability of the RNN at random initialization (paper.md section 5.1).
+"""Forward stability of the RNN at random initialization (chapter 3; paper.md section 5.1).
 
 He initialization with ReLU preserves the norm in expectation,
 ``E ||relu(W h)||^2 = ||h||^2`` for ``W ~ N(0, 2/m)``, so the hidden states
@@ -21,6 +21,7 @@ import torch
 
 from ._checks import as_tensor, check_float, check_int
 from ._linalg import spectral_norm
+from .recurrence import relu_recurrence
 from .rnn import ElmanRNN
 from .tokens import embed, sample_tokens
 
@@ -45,15 +46,7 @@ def hidden_norms(model: ElmanRNN, x, W: torch.Tensor | None = None) -> np.ndarra
     W = (model.W if W is None else as_tensor("W", W, ndim=2)).double()
     if W.shape != (model.width, model.width):
         raise ValueError(f"W must have shape ({model.width}, {model.width}), got {tuple(W.shape)}")
-    ax = x @ model.A.double().T
-    n, L, _ = x.shape
-    h = torch.zeros(n, model.width, dtype=torch.float64)
-    out = np.empty((n, L))
-    Wt = W.T.contiguous()
-    for t in range(L):
-        h = torch.relu(torch.addmm(ax[:, t], h, Wt))
-        out[:, t] = h.norm(dim=1).numpy()
-    return out
+    return relu_recurrence(W, model.A.double(), x).norm(dim=-1).numpy()
 
 
 @dataclass

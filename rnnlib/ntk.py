@@ -1,4 +1,4 @@
-"""The W-only neural tangent kernel of the RNN at initialization (paper.md sections 5.3 and 9, E7).
+"""The W-only neural tangent kernel of the RNN at initialization (chapter 7; paper.md sections 5.3 and 9, E7).
 
 The pseudo-network is linear in the displacement ``W'``::
 
@@ -172,39 +172,15 @@ def ntk_gram(model: ElmanRNN, x1, x2=None, *, output_scale: float, position: int
     return K
 
 
-_MEASURE = r"""
-import json, resource, sys, time
-import torch
-import rnnlib
-from rnnlib.ntk import ntk_gram
-n, length, width, chunk, threads, n_test = (int(v) for v in sys.argv[1:7])
-if threads > 0:
-    torch.set_num_threads(threads)
-model = rnnlib.ElmanRNN(9, width, seed=0)
-x = rnnlib.embed(rnnlib.sample_tokens(n, length, 8, seed=1), 0.3)
-xt = rnnlib.embed(rnnlib.sample_tokens(n_test, length, 8, seed=2), 0.3) if n_test else None
-def rss_mb():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-before = rss_mb()
-t0 = time.perf_counter(); c0 = time.process_time()
-K = ntk_gram(model, x, output_scale=0.3, chunk=chunk)
-t1 = time.perf_counter(); c1 = time.process_time()
-Kt = ntk_gram(model, xt, x, output_scale=0.3, chunk=chunk) if n_test else None
-t2 = time.perf_counter(); c2 = time.process_time()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds_gram": t1 - t0, "cpu_seconds_gram": c1 - c0,
-                  "seconds_cross": t2 - t1, "cpu_seconds_cross": c2 - c1,
-                  "rss_before_mb": before, "peak_rss_mb": peak, "threads": torch.get_num_threads(),
-                  "finite": bool(__import__("numpy").isfinite(K).all())}))
-"""
+# the measurement script lives with the other benchmarks; this function only runs it
+_NTK_COST_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench",
+                                "ntk_cost.py")
 
 
 def measure_ntk_cost(n: int = 1000, length: int = 10, width: int = 512, *, chunk: int = 256,
                      threads: int = 0, n_test: int = 0, timeout: float = 900.0) -> dict:
-    """Time and peak memory of :func:`ntk_gram` measured in a fresh subprocess.
+    """Time and peak memory of :func:`ntk_gram` measured in a fresh subprocess running
+    ``bench/ntk_cost.py`` (in a source checkout of the project).
 
     torch allocates outside Python's allocator, so ``tracemalloc`` cannot see it; the peak resident
     set size (``getrusage`` ``ru_maxrss``) of a separate process can.
@@ -224,11 +200,14 @@ def measure_ntk_cost(n: int = 1000, length: int = 10, width: int = 512, *, chunk
             check_int("width", width, minimum=1), check_int("chunk", chunk, minimum=1),
             check_int("threads", threads, minimum=0), check_int("n_test", n_test, minimum=0)]
     timeout = check_float("timeout", timeout, positive=True)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isfile(_NTK_COST_SCRIPT):
+        raise RuntimeError(f"measure_ntk_cost needs the benchmark script {_NTK_COST_SCRIPT}, found only in a "
+                           f"source checkout of rnnlib")
+    root = os.path.dirname(os.path.dirname(_NTK_COST_SCRIPT))
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True,
+    proc = subprocess.run([sys.executable, _NTK_COST_SCRIPT, *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"NTK measurement subprocess failed:\n{proc.stderr[-2000:]}")

@@ -31,6 +31,7 @@ import torch
 from ._checks import as_tensor, check_choice, check_int
 from ._linalg import spectral_norm
 from .backward import backward_maps
+from .recurrence import relu_recurrence
 from .rnn import ElmanRNN
 
 __all__ = ["pseudo_network", "rnn_change", "linearization_error", "PseudoNetworkTracker"]
@@ -53,15 +54,7 @@ def _setup(model, x, W_prime, W, dtype):
 
 def _hidden(x, W, A):
     """Hidden states ``(n, L, m)`` in the dtype of the arguments."""
-    n, L, _ = x.shape
-    ax = x @ A.T
-    h = torch.zeros(n, W.shape[0], dtype=x.dtype)
-    hs = torch.empty(n, L, W.shape[0], dtype=x.dtype)
-    Wt = W.T.contiguous()
-    for t in range(L):
-        h = torch.relu(torch.addmm(ax[:, t], h, Wt))
-        hs[:, t] = h
-    return hs
+    return relu_recurrence(W, A, x)
 
 
 def _recursion(D, prev, Wp, W, B):

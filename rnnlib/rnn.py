@@ -14,6 +14,7 @@ import math
 import torch
 
 from ._checks import as_tensor, check_float, check_int
+from .recurrence import check_finite, relu_recurrence
 
 __all__ = ["ElmanRNN", "init_weights"]
 
@@ -76,27 +77,28 @@ class ElmanRNN:
     def _inputs(self, x) -> torch.Tensor:
         return as_tensor("x", x, ndim=3, last_dim=self.input_dim)
 
+    def _weights(self, W) -> torch.Tensor:
+        if W is None:
+            return self.W
+        if not isinstance(W, torch.Tensor):
+            raise TypeError(f"W must be a torch tensor, got {type(W).__name__}")
+        if W.shape != (self.width, self.width):
+            raise ValueError(f"W must have shape ({self.width}, {self.width}), got {tuple(W.shape)}")
+        return W.to(torch.float32)
+
     @torch.no_grad()
     def hidden_states(self, x, W: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden states ``h_1..h_L`` for inputs ``x`` of shape ``(n, L, d_x)``; returns ``(n, L, m)``.
 
-        ``W`` overrides the recurrent matrix (e.g. ``W0 + W'`` for a displacement).
+        ``W`` overrides the recurrent matrix (e.g. ``W0 + W'`` for a displacement).  Computed by
+        :func:`rnnlib.recurrence.relu_recurrence`, which refuses non-finite weights (``ValueError``).
         """
-        x = self._inputs(x)
-        W = self.W if W is None else W
-        n, L, _ = x.shape
-        ax = x @ self.A.T  # (n, L, m): the input term of every step in one product
-        hs = torch.empty(n, L, self.width)
-        h = torch.zeros(n, self.width)
-        Wt = W.T.contiguous()
-        for t in range(L):
-            h = torch.relu(torch.addmm(ax[:, t], h, Wt))
-            hs[:, t] = h
-        return hs
+        return relu_recurrence(self._weights(W), self.A, self._inputs(x))
 
     @torch.no_grad()
     def forward(self, x, W: torch.Tensor | None = None) -> torch.Tensor:
         """Unscaled outputs ``B h_l`` at every step, shape ``(n, L, d)``."""
+        check_finite("B", self.B)
         return self.hidden_states(x, W) @ self.B.T
 
     __call__ = forward
@@ -105,7 +107,7 @@ class ElmanRNN:
     def activation_patterns(self, x, W: torch.Tensor | None = None) -> torch.Tensor:
         """ReLU patterns ``D_l = 1[W h_{l-1} + A x_l >= 0]`` as a bool tensor ``(n, L, m)``."""
         x = self._inputs(x)
-        W = self.W if W is None else W
-        hs = self.hidden_states(x, W)
+        W = self._weights(W)
+        hs = relu_recurrence(W, self.A, x)
         prev = torch.cat([torch.zeros_like(hs[:, :1]), hs[:, :-1]], dim=1)
         return (prev @ W.T + x @ self.A.T) >= 0

@@ -1,4 +1,4 @@
-"""Smooth functions and their complexity (paper.md section 3.2).
+"""Smooth functions and their complexity (chapter 2; paper section 3.2, paper.md section 3.2).
 
 For ``phi(z) = sum_i c_i z^i`` the paper (after Allen-Zhu, Li & Liang 2019) uses
 
@@ -87,6 +87,10 @@ class SmoothFunction:
         if self.base not in _BASES:
             raise ValueError(f"base must be one of {sorted(_BASES)}, got {self.base!r}")
         check_float("k", self.k, positive=True)
+        if self.log10_sup > _LOG10_MAX:
+            raise ValueError(f"phi {self.name}: |phi(z)| reaches about 10^{self.log10_sup:.1f} on [-1, 1], "
+                             f"beyond the float64 range (about 1.8e308), so its values would be inf; "
+                             f"use a smaller k (got k={self.k:g})")
 
     # -- naming -----------------------------------------------------------------
     @property
@@ -116,6 +120,16 @@ class SmoothFunction:
         return {"identity": 1, "square": 2, "cube": 3}.get(self.base)
 
     @property
+    def log10_sup(self) -> float:
+        """``log10 max_{|z| <= 1} |phi(z)|`` (an upper estimate within a factor 2): ``k``, ``k^2``,
+        ``k^3`` for the monomials, ``e^k`` for exp, at most 2 for sin, cos and tanh."""
+        if self.degree is not None:
+            return self.degree * math.log10(self.k)
+        if self.base == "exp":
+            return self.k * math.log10(math.e)
+        return math.log10(2.0) if self.centered else 0.0
+
+    @property
     def radius(self) -> float:
         """Radius of convergence of the Taylor series (``inf`` for entire functions)."""
         return math.pi / (2 * self.k) if self.base == "tanh" else math.inf
@@ -130,7 +144,15 @@ class SmoothFunction:
             "sin": lib.sin, "cos": lib.cos, "exp": lib.exp, "tanh": lib.tanh,
         }[self.base]
         out = fn(kz)
-        return out - self.offset if self.centered else out
+        out = out - self.offset if self.centered else out
+        # a NaN or inf output of a finite input is an overflow (e.g. exp(100z) in float32): refuse it
+        finite_in, finite_out = lib.isfinite(z), lib.isfinite(out)
+        if not bool((finite_out | ~finite_in).all()):
+            dtype = getattr(out, "dtype", type(out))
+            raise ValueError(f"phi {self.name} overflowed to inf or NaN in {dtype} at finite inputs: "
+                             f"|phi(z)| reaches about 10^{self.log10_sup:.1f} for |z| <= 1; use a smaller k "
+                             f"or inputs of smaller norm")
+        return out
 
     def log10_coefficients(self, n_terms: int) -> tuple[np.ndarray, np.ndarray]:
         """``(log10|c_i|, sign c_i)`` for ``i = 0..n_terms-1`` (``-inf`` where ``c_i = 0``)."""

@@ -1,27 +1,12 @@
-"""SGD on the recurrent matrix W, with A and B frozen (paper.md section 2.6).
+"""SGD on the recurrent matrix W, with A and B frozen (chapter 4; paper section 2, paper.md section 2.6).
 
-The objective of one sample is ``sum_{labelled l} 1/2 (lambda B h_l - y_l)^2`` with the
-output scale ``lambda``; a mini-batch averages it over samples.  The gradient is a
-hand-written back-propagation through time (BPTT), checked against autograd in
-the tests:
+:func:`train_sgd` is a short loop: every epoch it gathers mini-batches and calls
+:func:`rnnlib.bptt.sgd_step` (the hand-written BPTT and the update, in :mod:`rnnlib.bptt`); held-out
+evaluation, the divergence checks, iterate averaging, the progress bar and a user's function are
+callbacks (:mod:`rnnlib.callbacks`), which see the running :class:`SGDTrainer`.
 
-    g_h <- lambda B^T (out_l - y_l)  at labelled steps
-    for l = L..1:  g_z = g_h * 1[h_l > 0];  g_h <- W^T g_z
-    dW = sum_l g_z,l h_{l-1}^T      (one matrix product over all samples and steps)
-
-Everything carries a leading *ensemble* axis ``k``: ``k`` independent models (for
-example differing only in seed) train together with batched matrix products.
-A single model is the case ``k = 1``.
-
-How a step is made fast (bench/README.md has the measurements): the buffers of a batch
-shape are allocated once (:class:`_Workspace`) and laid out step-major, ``(k, L, n, m)``, so
-that every step of the recurrence is one batched product written in place and ``dW`` is one
-product over ``(L - 1) n`` rows, accumulated straight into ``W`` (``W <- W - eta dW`` in the
-same BLAS call).  ``A x_l`` for all steps is one product; the ReLU masks of all steps come
-from one pass (``sign(h)``, exactly 0 or 1); a batch is gathered with one ``index_select``;
-positions after the last labelled one are skipped; with only ``W`` trained, the backward pass
-stops at ``l = 2`` since ``h_0 = 0``.  About 45 torch calls make a step at ``L = 10``, so at
-``m >= 128`` the time goes to the matrix products themselves.
+Everything carries a leading *ensemble* axis ``k``: ``k`` independent models (for example differing
+only in seed) train together with batched matrix products.  A single model is the case ``k = 1``.
 """
 from __future__ import annotations
 
@@ -33,16 +18,19 @@ import numpy as np
 import torch
 
 from ._checks import as_tensor, check_choice, check_float, check_int
+from .bptt import Batches, Workspace, bptt, predict, sgd_step
+from .callbacks import (Callback, DivergenceCheck, EpochFunction, HeldOutEvaluation, IterateAverage,
+                        ProgressBar, TrainingDiverged)
 from .rnn import ElmanRNN
 
-__all__ = ["practical_step_size", "bptt", "train_sgd", "TrainingHistory", "TrainingDiverged",
-           "TRAINABLE"]
+__all__ = ["practical_step_size", "bptt", "predict", "train_sgd", "standardized_mse", "TrainingHistory",
+           "TrainingDiverged", "SGDTrainer", "TRAINABLE"]
 
 TRAINABLE = ("W", "WA", "WAB")
 
-
-class TrainingDiverged(ValueError):
-    """SGD blew up (non-finite or exploding loss); the message names the step size."""
+# step sizes and output scales must stay well inside float32 (the weights' dtype): lr * gradient and
+# output_scale * B h are float32 products, and beyond ~1e30 they overflow in the first steps
+_LOG10_LR_MIN, _LOG10_LR_MAX = -30.0, 30.0
 
 
 def practical_step_size(output_scale: float, length: int, width: int, c: float = 1.0) -> float:
@@ -56,227 +44,14 @@ def practical_step_size(output_scale: float, length: int, width: int, c: float =
     length = check_int("length", length, minimum=1)
     width = check_int("width", width, minimum=1)
     c = check_float("c", c, positive=True)
+    # in logs: output_scale ** 2 underflows to 0 below ~1e-154 and c / (...) overflows for huge c
+    log10_lr = math.log10(c) - 2 * math.log10(output_scale) - math.log10(length) - math.log10(width)
+    if not _LOG10_LR_MIN <= log10_lr <= _LOG10_LR_MAX:
+        raise ValueError(f"c / (output_scale^2 * length * width) = 10^{log10_lr:.1f} for c={c:g}, "
+                         f"output_scale={output_scale:g}, length={length}, width={width} is outside the "
+                         f"float32 range of the weights [1e-30, 1e30]; choose output_scale and c so "
+                         f"that the step size is representable")
     return c / (output_scale ** 2 * length * width)
-
-
-class _Workspace:
-    """Preallocated buffers of the BPTT of one batch shape, laid out step-major per model.
-
-    ``H`` and ``G`` are ``(k, steps, n, m)``: the hidden states ``h_1..h_steps`` and the
-    back-propagated ``g_z`` (the gradient of the pre-activations).  With this layout a
-    step is a contiguous ``(n, m)`` block of every model, so the recurrence writes in place
-    with one batched matrix product per step, and ``dW = sum_l g_z,l h_{l-1}^T`` is a single
-    batched product over ``(steps - 1) n`` rows.  ``steps`` stops at the last labelled
-    position: later positions do not influence the loss.
-    """
-
-    def __init__(self, k: int, n: int, steps: int, m: int, dx: int, lab: Sequence[int], d: int,
-                 dtype: torch.dtype):
-        self.k, self.n, self.steps, self.m = k, n, steps, m
-        self.lab = tuple(lab)
-        nl = len(self.lab)
-        self.H = torch.empty(k, steps, n, m, dtype=dtype)
-        self.G = torch.empty(k, steps, n, m, dtype=dtype)
-        self.x = torch.empty(k, steps * n, dx, dtype=dtype)
-        self.y = torch.empty(k, nl * n, d, dtype=dtype)
-        self.err = torch.empty(k, nl * n, d, dtype=dtype)
-        self.glab = torch.empty(k, nl * n, m, dtype=dtype)
-        self.g = torch.empty(k, n, m, dtype=dtype)
-        self.H_flat = self.H.view(k, steps * n, m)
-        self.G_flat = self.G.view(k, steps * n, m)
-        self.Hv = [self.H[:, t] for t in range(steps)]
-        self.Gv = [self.G[:, t] for t in range(steps)]
-        glab4 = self.glab.view(k, nl, n, m)
-        self.glab_at = {t: glab4[:, s] for s, t in enumerate(self.lab)}
-        if self.lab == tuple(range(self.lab[0], steps)):
-            # a final run of positions ("last" or "all" labels): a view, no copy
-            self.hl = self.H[:, self.lab[0]:].reshape(k, nl * n, m)
-            self.lab_index = None
-        else:
-            self.hl = torch.empty(k, nl * n, m, dtype=dtype)
-            self.lab_index = torch.tensor(self.lab)
-        if steps > 1:
-            self.Gs_T = self.G[:, 1:].reshape(k, (steps - 1) * n, m).transpose(1, 2)
-            self.Hs = self.H[:, :-1].reshape(k, (steps - 1) * n, m)
-
-    def forward(self, Wt: torch.Tensor, At: torch.Tensor) -> None:
-        """``H`` from ``self.x``: all input terms ``A x_l`` in one product, then the recurrence."""
-        torch.bmm(self.x, At, out=self.H_flat)
-        _recur(self.Hv, Wt, self.g)
-
-    def output_grad(self, B: torch.Tensor, lam: float, sumsq: torch.Tensor) -> None:
-        """``err = lambda B h_l - y_l`` at labelled steps; adds ``sum err^2`` to ``sumsq`` ``(k, 1, 1)``;
-        ``glab = (lambda / n) B^T err``, the gradient of the batch-mean loss with respect to ``h_l``."""
-        if self.lab_index is not None:
-            torch.index_select(self.H, 1, self.lab_index, out=self.hl.view(self.k, len(self.lab), self.n, self.m))
-        torch.baddbmm(self.y, self.hl, B.transpose(1, 2), beta=-1, alpha=lam, out=self.err)
-        e = self.err.view(self.k, 1, -1)
-        sumsq.baddbmm_(e, e.transpose(1, 2))
-        torch.baddbmm(self.glab, self.err, B, beta=0, alpha=lam / self.n, out=self.glab)
-
-    def backward(self, W: torch.Tensor, first: int) -> None:
-        """Fill ``G[:, first:]`` with ``g_z``: ``g_z,l = g_l * 1[h_l > 0]``, ``g_{l-1} = W^T g_z,l (+ glab)``."""
-        last = self.steps - 1
-        if last < first:
-            return
-        # 1[h > 0] for every step in one pass: sign(h) is exactly 0 or 1 since h = relu(.) >= 0
-        torch.sign(self.H[:, first:], out=self.G[:, first:])
-        Gv, glab_at = self.Gv, self.glab_at
-        g = glab_at[last]
-        for t in range(last, first - 1, -1):
-            gz = Gv[t].mul_(g)
-            if t > first:
-                below = glab_at.get(t - 1)
-                g = torch.bmm(gz, W, out=self.g) if below is None else \
-                    torch.baddbmm(below, gz, W, out=self.g)
-
-    def grad_W(self) -> torch.Tensor:
-        if self.steps == 1:  # h_0 = 0: W receives no gradient
-            return torch.zeros(self.k, self.m, self.m, dtype=self.H.dtype)
-        return torch.bmm(self.Gs_T, self.Hs)
-
-    def grad_A(self) -> torch.Tensor:
-        return torch.bmm(self.G_flat.transpose(1, 2), self.x)
-
-    def grad_B(self, lam: float) -> torch.Tensor:
-        return torch.bmm(self.err.transpose(1, 2), self.hl).mul_(lam / self.n)
-
-    def sgd_step(self, W, A, B, lam: float, lr: float, trained: str, sumsq: torch.Tensor) -> None:
-        """One SGD step in place on the stacked weights, from ``self.x`` and ``self.y``."""
-        self.forward(W.transpose(1, 2), A.transpose(1, 2))
-        self.output_grad(B, lam, sumsq)
-        train_a = "A" in trained
-        self.backward(W, 0 if train_a else 1)
-        if train_a:
-            A.baddbmm_(self.G_flat.transpose(1, 2), self.x, alpha=-lr)
-        if "B" in trained:
-            B.baddbmm_(self.err.transpose(1, 2), self.hl, alpha=-lr * lam / self.n)
-        if self.steps > 1:
-            # W <- W - lr * dW, with the gradient product accumulated straight into W
-            W.baddbmm_(self.Gs_T, self.Hs, alpha=-lr)
-
-
-def _labels(labelled) -> list[int]:
-    lab = [int(i) for i in labelled]
-    if not lab or any(b <= a for a, b in zip(lab, lab[1:])) or lab[0] < 0:
-        raise ValueError(f"labelled must be increasing non-negative step indices, got {lab}")
-    return lab
-
-
-def _step_major(x: torch.Tensor, steps: int) -> torch.Tensor:
-    """``(k, n, L, c)`` -> ``(k, steps * n, c)`` ordered by step, then sample."""
-    k, n, _, c = x.shape
-    return x[:, :, :steps].transpose(1, 2).reshape(k, steps * n, c)
-
-
-def _hidden(W, A, x_steps: torch.Tensor, steps: int, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Hidden states ``(k, steps, n, m)`` from step-major inputs ``(k, steps * n, d_x)``, written into
-    ``out`` ``(k, steps * n, m)`` when given."""
-    k = W.shape[0]
-    m = W.shape[-1]
-    H = torch.bmm(x_steps, A.transpose(1, 2), out=out).view(k, steps, -1, m)
-    _recur([H[:, t] for t in range(steps)], W.transpose(1, 2), torch.empty_like(H[:, 0]))
-    return H
-
-
-def _recur(Hv: list[torch.Tensor], Wt: torch.Tensor, tmp: torch.Tensor) -> None:
-    """In place on the steps ``Hv[l] = H[:, l]`` ``(k, n, m)`` holding the input terms ``A x_l``:
-    ``h_1 = relu(A x_1)``, ``h_l = relu(A x_l + W h_{l-1})``.
-
-    For ``k > 1`` the product goes to the contiguous ``tmp`` ``(k, n, m)`` and the ReLU writes it
-    back: torch runs a batched product as one BLAS call only when its output is contiguous, and
-    ``H[:, l]`` is not (it would fall back to one call per model).  For ``k = 1`` it is, and the
-    product accumulates in place.
-    """
-    Hv[0].relu_()
-    if Hv[0].shape[0] == 1:
-        for t in range(1, len(Hv)):
-            Hv[t].baddbmm_(Hv[t - 1], Wt).relu_()
-        return
-    for t in range(1, len(Hv)):
-        torch.baddbmm(Hv[t], Hv[t - 1], Wt, out=tmp)
-        torch.clamp_min(tmp, 0, out=Hv[t])
-
-
-def _forward(W, A, B, x, lab, output_scale):
-    """Hidden states (k, n, L, m) and scaled outputs at labelled steps (k, n, nl, d)."""
-    with torch.no_grad():
-        k, n, L, _ = x.shape
-        H = _hidden(W, A, _step_major(x, L), L)
-        out = output_scale * torch.matmul(H[:, list(lab)], B.transpose(1, 2))
-        return H.transpose(1, 2), out.transpose(1, 2)
-
-
-def bptt(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-         labelled: Sequence[int] | np.ndarray, output_scale: float, trained: str = "W"):
-    """Loss and hand-written gradients for a batch, for ``k`` models at once.
-
-    Args:
-        W, A, B: stacked weights ``(k, m, m)``, ``(k, m, d_x)``, ``(k, d, m)``.
-        x: inputs ``(k, n, L, d_x)``.
-        y: targets at the labelled steps ``(k, n, nl, d)``.
-        labelled: indices (0-based) of the ``nl`` labelled steps, increasing.
-        output_scale: ``lambda``.
-        trained: which gradients to return: ``"W"``, ``"WA"`` or ``"WAB"``.
-
-    Returns:
-        ``(loss, grads)``: ``loss`` is ``(k,)``, the batch mean of
-        ``sum_l 1/2 (lambda B h_l - y_l)^2``; ``grads`` maps ``"W"``, ``"A"``, ``"B"`` (as
-        requested) to tensors shaped like the weights.
-    """
-    lab = _labels(labelled)
-    k, n, L, dx = x.shape
-    m, d = W.shape[-1], B.shape[1]
-    steps = lab[-1] + 1
-    if steps > L or y.shape != (k, n, len(lab), d):
-        raise ValueError(f"labelled steps {lab} and y of shape {tuple(y.shape)} do not fit x of shape "
-                         f"{tuple(x.shape)} and B of shape {tuple(B.shape)}")
-    with torch.no_grad():
-        ws = _Workspace(k, n, steps, m, dx, lab, d, W.dtype)
-        ws.x.copy_(_step_major(x, steps))
-        ws.y.copy_(y.transpose(1, 2).reshape(k, len(lab) * n, d))
-        ws.forward(W.transpose(1, 2), A.transpose(1, 2))
-        sumsq = torch.zeros(k, 1, 1, dtype=W.dtype)
-        ws.output_grad(B, output_scale, sumsq)
-        ws.backward(W, 0 if "A" in trained else 1)
-        grads = {"W": ws.grad_W()}
-        if "A" in trained:
-            grads["A"] = ws.grad_A()
-        if "B" in trained:
-            grads["B"] = ws.grad_B(output_scale)
-        return 0.5 * sumsq.view(k) / n, grads
-
-
-# Hidden states per chunk in predict, in floats (8 MB in float32): large enough for efficient
-# products, small enough to stay in cache for big ensembles (measured: 2^21 was as fast as or faster
-# than 2^16, 2^18 and 2^24 at m = 128 and 512, k = 1 and 16).
-_PREDICT_BUDGET = 2 ** 21
-
-
-@torch.no_grad()
-def predict(W, A, B, x, labelled, output_scale, chunk: int = 4096) -> torch.Tensor:
-    """Scaled outputs at the labelled steps, ``(k, n, nl, d)``, computed in chunks of samples.
-
-    A chunk holds at most ``chunk`` samples, fewer when ``k * L * m`` is large, so that memory stays
-    bounded and the hidden states stay in cache.
-    """
-    lab = _labels(labelled)
-    k, n, L, _ = x.shape
-    m = W.shape[-1]
-    steps = lab[-1] + 1
-    chunk = max(1, min(int(chunk), n, _PREDICT_BUDGET // (k * steps * m)))
-    Bt = B.transpose(1, 2)
-    buf = torch.empty(k, steps * chunk, m, dtype=W.dtype)
-    run = lab == list(range(lab[0], steps))
-    outs = []
-    for s in range(0, n, chunk):
-        xc = x[:, s:s + chunk]
-        c = xc.shape[1]
-        H = _hidden(W, A, _step_major(xc, steps), steps, out=buf if c == chunk else None)
-        hl = H[:, lab[0]:] if run else H[:, lab]
-        out = torch.bmm(hl.reshape(k, len(lab) * c, m), Bt).mul_(output_scale)
-        outs.append(out.view(k, len(lab), c, -1).transpose(1, 2))
-    return torch.cat(outs, dim=1)
 
 
 def standardized_mse(pred: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -327,89 +102,116 @@ def _stack(name, values, k, ndim, last_dim=None):
     return t.unsqueeze(0).expand(k, *t.shape)
 
 
-class _Batches:
-    """Mini-batch gathers of the training set, step-major as :class:`_Workspace` wants them.
+class SGDTrainer:
+    """The state of the SGD loop, which callbacks read (:mod:`rnnlib.callbacks` lists the attributes).
 
-    ``x`` holds the inputs as rows ``(model, position, sample)`` and ``y`` the labelled targets as
-    rows ``(model, labelled position, sample)``; one epoch's permutations become one flat row index
-    per mini-batch, so a batch is gathered with a single ``index_select``.  Data shared by all
-    models (an expanded array) is stored once.
+    Holds the stacked weights (updated in place), the training set arranged for gathering
+    (:class:`~rnnlib.bptt.Batches`) and one :class:`~rnnlib.bptt.Workspace` per batch size.
+
+    Args:
+        W, A, B: stacked weights ``(k, m, m)``, ``(k, m, d_x)``, ``(k, d, m)``, trained in place.
+        X, Y: inputs ``(k, n, L, d_x)`` and targets ``(k, n, L, d)``.
+        lab: indices of the labelled steps.
+        output_scale, trained: ``lambda`` and which matrices train (``"W"``, ``"WA"``, ``"WAB"``).
+        average_from: shorthand for an :class:`~rnnlib.callbacks.IterateAverage` callback.
+        callbacks: :class:`~rnnlib.callbacks.Callback` objects, run in order.
     """
 
-    def __init__(self, X: torch.Tensor, Y: torch.Tensor, lab: np.ndarray, n_pos: int):
-        self.k, self.n = X.shape[:2]
-        self.x, self.x_off = self._rows(X, slice(0, n_pos))
-        self.y, self.y_off = self._rows(Y, [int(i) for i in lab])
-
-    def _rows(self, T: torch.Tensor, positions):
-        k, n = self.k, self.n
-        shared = k > 1 and T.stride(0) == 0
-        rows = (T[:1] if shared else T)[:, :, positions].transpose(1, 2).contiguous()  # (k|1, p, n, c)
-        p = rows.shape[1]
-        model_off = torch.zeros(k, dtype=torch.long) if shared else torch.arange(k) * (p * n)
-        off = model_off[:, None] + torch.arange(p) * n  # (k, p): row of sample 0 at each (model, position)
-        return rows.view(-1, rows.shape[-1]), off
-
-    def epoch(self, perms: torch.Tensor, batch_size: int):
-        """Yield ``(size, x_rows, y_rows)`` per mini-batch for permutations ``perms`` ``(k, n)``."""
-        k, n = self.k, self.n
-        nb, tail = divmod(n, batch_size)
-        out = []
-        for off in (self.x_off, self.y_off):
-            rows = off[:, :, None] + perms[:, None, :]  # (k, p, n)
-            p = rows.shape[1]
-            full = rows[:, :, :nb * batch_size].reshape(k, p, nb, batch_size).permute(2, 0, 1, 3)
-            # reshape(0, -1) is ambiguous, so an epoch shorter than one batch skips it
-            full = full.reshape(nb, k * p * batch_size) if nb else None
-            out.append((full, rows[:, :, nb * batch_size:].reshape(-1)))
-        (fx, tx), (fy, ty) = out
-        for b in range(nb):
-            yield batch_size, fx[b], fy[b]
-        if tail:
-            yield tail, tx, ty
-
-
-class _Trainer:
-    """The state of the SGD loop: stacked weights (updated in place), the training set arranged
-    for gathering, and one :class:`_Workspace` per batch size."""
-
     def __init__(self, W, A, B, X, Y, lab, output_scale: float, trained: str,
-                 average_from: int | None = None):
-        self.W, self.A, self.B = W, A, B
-        # tail averaging: the running mean of the iterates after step ``average_from``
-        self.average_from, self.steps, self.n_avg, self.avg = average_from, 0, 0, None
+                 average_from: int | None = None, callbacks: Sequence[Callback] = ()):
+        self.W, self.A, self.B, self.X = W, A, B, X
         self.k, self.m, self.dx, self.d = W.shape[0], W.shape[-1], A.shape[-1], B.shape[1]
         self.lab = [int(i) for i in lab]
+        self.Ylab = Y[:, :, self.lab]
+        self.n, self.length, self.width = X.shape[1], X.shape[2], self.m
         self.n_pos = self.lab[-1] + 1  # positions after the last labelled one do not affect the loss
-        self.batches = _Batches(X, Y, self.lab, self.n_pos)
+        self.batches = Batches(X, Y, self.lab, self.n_pos)
         self.output_scale, self.trained = output_scale, trained
-        self.workspaces: dict[int, _Workspace] = {}
+        self.callbacks = list(callbacks)
+        if average_from is not None:
+            self.callbacks.insert(0, IterateAverage(average_from))
+        # only callbacks that override on_step_end run after every step
+        self._step_hooks = [cb.on_step_end for cb in self.callbacks
+                            if type(cb).on_step_end is not Callback.on_step_end]
+        self.workspaces: dict[int, Workspace] = {}
         self.sumsq = torch.zeros(self.k, 1, 1, dtype=W.dtype)
+        self.steps = self.epoch_index = 0
+        self.epochs, self.lr, self.average = 0, float("nan"), None
+        self.models, self.histories, self.single = [], [], False
+        self.init_mse = self.run_mse = self.test_mse = self.test_mse_init = None
 
-    def epoch(self, perms: torch.Tensor, batch_size: int, lr: float) -> torch.Tensor:
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return self.epoch_index
+
+    @property
+    def n_avg(self) -> int:
+        """Iterates averaged so far (0 without averaging)."""
+        return sum(cb.count for cb in self.callbacks if isinstance(cb, IterateAverage))
+
+    def run_epoch(self, perms: torch.Tensor, batch_size: int, lr: float) -> torch.Tensor:
         """SGD over one pass in the order ``perms`` ``(k, n)``; returns the summed squared errors ``(k,)``."""
         sumsq = self.sumsq.zero_()
         for size, ix, iy in self.batches.epoch(perms, batch_size):
             ws = self.workspaces.get(size)
             if ws is None:
-                ws = self.workspaces[size] = _Workspace(self.k, size, self.n_pos, self.m, self.dx, self.lab,
-                                                        self.d, self.W.dtype)
+                ws = self.workspaces[size] = Workspace(self.k, size, self.n_pos, self.m, self.dx, self.lab,
+                                                       self.d, self.W.dtype)
             torch.index_select(self.batches.x, 0, ix, out=ws.x.view(-1, self.dx))
             torch.index_select(self.batches.y, 0, iy, out=ws.y.view(-1, self.d))
-            ws.sgd_step(self.W, self.A, self.B, self.output_scale, lr, self.trained, sumsq)
+            sgd_step(ws, self.W, self.A, self.B, output_scale=self.output_scale, lr=lr, trained=self.trained,
+                     sumsq=sumsq)
             self.steps += 1
-            if self.average_from is not None and self.steps > self.average_from:
-                self.n_avg += 1
-                if self.avg is None:
-                    self.avg = [self.W.clone(), self.A.clone(), self.B.clone()]
-                else:
-                    for acc, cur in zip(self.avg, (self.W, self.A, self.B)):
-                        acc.add_(cur - acc, alpha=1.0 / self.n_avg)
+            for hook in self._step_hooks:
+                hook(self)
         return sumsq.view(self.k).clone()
 
     def current(self):
         """The weights the model reports: the running average once it exists, else the iterate."""
-        return tuple(self.avg) if self.avg is not None else (self.W, self.A, self.B)
+        return tuple(self.average) if self.average is not None else (self.W, self.A, self.B)
+
+    def error(self, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+        """Standardized error ``(k,)`` of the current weights on inputs ``(k, n, L, d_x)`` and targets
+        at the labelled steps ``(k, n, nl, d)``."""
+        return standardized_mse(predict(*self.current(), x, self.lab, self.output_scale), y)
+
+    def sync_models(self, iterate: bool = False) -> None:
+        """Copy the current weights (the iterate if ``iterate``) into the models."""
+        W, A, B = (self.W, self.A, self.B) if iterate else self.current()
+        for j, mdl in enumerate(self.models):
+            mdl.W, mdl.A, mdl.B = W[j].clone(), A[j].clone(), B[j].clone()
+
+    def fit(self, rngs, epochs: int, batch_size: int, lr: float) -> None:
+        """The loop: ``epochs`` passes of SGD in the orders drawn from ``rngs``, callbacks around them."""
+        self.epochs, self.lr = epochs, lr
+        var_y = self.Ylab.double().var(dim=1, unbiased=False).clamp_min(1e-12).mean(dim=(1, 2)).float()
+        self.init_mse = self.error(self.X, self.Ylab)
+        for j, hist in enumerate(self.histories):
+            hist.epoch.append(0)
+            hist.train_mse.append(float(self.init_mse[j]))
+        try:
+            for cb in self.callbacks:
+                cb.on_train_start(self)
+            for epoch in range(1, epochs + 1):
+                perms = torch.as_tensor(np.stack([r.permutation(self.n) for r in rngs]))
+                sumsq = self.run_epoch(perms, batch_size, lr)
+                self.epoch_index = epoch
+                # running standardized MSE of the epoch: 2 * loss per labelled output / Var(y)
+                self.run_mse = ((sumsq / self.n / (len(self.lab) * self.d)) / var_y).numpy()
+                for j, hist in enumerate(self.histories):
+                    hist.epoch.append(epoch)
+                    hist.train_mse.append(float(self.run_mse[j]))
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self)
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        finally:
+            for cb in self.callbacks:
+                cb.teardown(self)
+        self.sync_models()
+        for hist in self.histories:
+            hist.n_steps = self.steps
 
 
 def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
@@ -436,7 +238,8 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         trained: ``"W"`` (the paper), ``"WA"`` or ``"WAB"``.
         x_eval, y_eval: optional held-out set, evaluated every ``eval_every`` epochs.
         progress: show a tqdm progress bar over epochs.
-        callback: called as ``callback(epoch, models)`` after every epoch.
+        callback: a function called as ``callback(epoch, models)`` after every epoch, a
+            :class:`~rnnlib.callbacks.Callback`, or a list of them (run after the built-in ones).
         average_from: if given, average the iterates after SGD step ``average_from`` (tail,
             or Polyak-Ruppert, averaging): held-out evaluations use the running average once it
             exists and the models end with it.  The theorem's guarantee is for an average over
@@ -447,7 +250,9 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         A :class:`TrainingHistory` (a list of them for a list of models).
 
     Raises:
-        TrainingDiverged: the loss became non-finite or grew 100-fold; the message names ``lr``.
+        TrainingDiverged: the loss became non-finite or grew 100-fold during an epoch, or the final
+            model's training or held-out error is non-finite or above 10 times its value at
+            initialization (:class:`~rnnlib.callbacks.DivergenceCheck`); the message names ``lr``.
     """
     single = isinstance(models, ElmanRNN)
     models = [models] if single else list(models)
@@ -460,6 +265,9 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         raise ValueError("models must all have the same width, input_dim and output_dim")
     trained = check_choice("trained", trained, TRAINABLE)
     output_scale = check_float("output_scale", output_scale, positive=True)
+    if not 10 ** _LOG10_LR_MIN <= output_scale <= 10 ** _LOG10_LR_MAX:
+        raise ValueError(f"output_scale must be within [1e-30, 1e30] (float32 outputs lambda B h), "
+                         f"got {output_scale:g}")
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
@@ -481,76 +289,42 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
     lab = np.flatnonzero(labelled)
     lr = practical_step_size(output_scale, L, ref.width, lr_scale) if lr is None else \
         check_float("lr", lr, positive=True)
+    if not 10 ** _LOG10_LR_MIN <= lr <= 10 ** _LOG10_LR_MAX:
+        raise ValueError(f"lr must be within [1e-30, 1e30] (float32 updates lr * gradient), got {lr:g}")
     seeds = [seed] * k if isinstance(seed, (int, np.integer)) else list(seed)
     if len(seeds) != k:
         raise ValueError(f"seed must be one int or one per model ({k}), got {len(seeds)}")
     rngs = [np.random.default_rng(check_int("seed", s, minimum=0)) for s in seeds]
-    evaluate = x_eval is not None
-    if evaluate:
+    callbacks: list[Callback] = [DivergenceCheck()]
+    if x_eval is not None:
         Xe = _stack("x_eval", x_eval, k, 3, ref.input_dim)
-        Ye = _stack("y_eval", y_eval, k, 3, ref.output_dim)[:, :, lab]
+        Ye = _stack("y_eval", y_eval, k, 3, ref.output_dim)
+        if Xe.shape[2] != L or Ye.shape[1:3] != Xe.shape[1:3]:
+            raise ValueError(f"x_eval and y_eval must have shapes (n_eval, {L}, d_x) and (n_eval, {L}, d), "
+                             f"got {tuple(Xe.shape[1:])} and {tuple(Ye.shape[1:])}")
+        callbacks.append(HeldOutEvaluation(Xe, Ye[:, :, lab], eval_every))
+    if callback is not None:
+        for cb in (callback if isinstance(callback, (list, tuple)) else [callback]):
+            callbacks.append(cb if isinstance(cb, Callback) else EpochFunction(cb))
+    if progress:
+        callbacks.append(ProgressBar(f"SGD on {trained} (m={ref.width}, L={L})"))
 
     W = torch.stack([mdl.W for mdl in models]).clone()
     A = torch.stack([mdl.A for mdl in models]).clone()
     B = torch.stack([mdl.B for mdl in models]).clone()
-    Ylab = Y[:, :, lab]
-    histories = [TrainingHistory(lr=lr) for _ in range(k)]
+    trainer = SGDTrainer(W, A, B, X, Y, lab, output_scale, trained, average_from, callbacks)
+    trainer.models, trainer.single = models, single
+    trainer.histories = [TrainingHistory(lr=lr) for _ in range(k)]
+    trainer.fit(rngs, epochs, batch_size, lr)
+    return trainer.histories[0] if single else trainer.histories
 
-    init_mse = standardized_mse(predict(W, A, B, X, lab, output_scale), Ylab)
-    init_loss = None
-    for j in range(k):
-        histories[j].epoch.append(0)
-        histories[j].train_mse.append(float(init_mse[j]))
-    if evaluate:
-        e = standardized_mse(predict(W, A, B, Xe, lab, output_scale), Ye)
-        for j in range(k):
-            histories[j].eval_epoch.append(0)
-            histories[j].test_mse.append(float(e[j]))
 
-    var_y = Ylab.double().var(dim=1, unbiased=False).clamp_min(1e-12).mean(dim=(1, 2)).float()
-    trainer = _Trainer(W, A, B, X, Y, lab, output_scale, trained, average_from)
-    steps = 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=epochs, desc=f"SGD on {trained} (m={ref.width}, L={L})", leave=False)
-    try:
-        for epoch in range(1, epochs + 1):
-            perms = torch.as_tensor(np.stack([r.permutation(n) for r in rngs]))
-            sumsq = trainer.epoch(perms, batch_size, lr)
-            steps += -(-n // batch_size)
-            total = 0.5 * sumsq
-            # running standardized MSE of the epoch: 2 * loss per labelled output / Var(y)
-            run_mse = (2 * total / n / (len(lab) * ref.output_dim)) / var_y
-            if init_loss is None:
-                init_loss = torch.as_tensor(np.maximum(init_mse, 1.0), dtype=torch.float32)
-            bad = ~torch.isfinite(run_mse) | (run_mse > 100 * init_loss) | ~torch.isfinite(W).all(dim=(1, 2))
-            if bad.any():
-                j = int(torch.nonzero(bad)[0])
-                raise TrainingDiverged(
-                    f"SGD diverged at epoch {epoch} (model {j}): standardized training MSE "
-                    f"{float(run_mse[j]):.3g} vs {float(init_mse[j]):.3g} at init with lr={lr:.4g} "
-                    f"(output_scale={output_scale}, width={ref.width}, length={L}); lower lr or lr_scale")
-            for j in range(k):
-                histories[j].epoch.append(epoch)
-                histories[j].train_mse.append(float(run_mse[j]))
-            if evaluate and (epoch % eval_every == 0 or epoch == epochs):
-                e = standardized_mse(predict(*trainer.current(), Xe, lab, output_scale), Ye)
-                for j in range(k):
-                    histories[j].eval_epoch.append(epoch)
-                    histories[j].test_mse.append(float(e[j]))
-            for j, mdl in enumerate(models):
-                mdl.W, mdl.A, mdl.B = W[j].clone(), A[j].clone(), B[j].clone()
-            if callback is not None:
-                callback(epoch, models[0] if single else models)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(train_mse=f"{float(run_mse.mean()):.3f}")
-    finally:
-        if bar is not None:
-            bar.close()
-    W, A, B = trainer.current()
-    for j, mdl in enumerate(models):
-        mdl.W, mdl.A, mdl.B = W[j].clone(), A[j].clone(), B[j].clone()
-        histories[j].n_steps = steps
-    return histories[0] if single else histories
+# names of the earlier single-module trainer, kept for the benchmarks (bench/run_all.py, profile_step.py)
+_Workspace = Workspace
+
+
+class _Trainer(SGDTrainer):
+    """:class:`SGDTrainer` with the earlier call ``trainer.epoch(perms, batch_size, lr)``."""
+
+    def epoch(self, perms: torch.Tensor, batch_size: int, lr: float) -> torch.Tensor:
+        return self.run_epoch(perms, batch_size, lr)

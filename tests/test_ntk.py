@@ -94,3 +94,13 @@ def test_factored_pseudo_network_matches_rnnlib_pseudo_network():
     ours = pseudo_network_output(U, P, Wp).double().numpy()
     ref = 0.3 * rnnlib.pseudo_network(model, x, Wp, dtype=torch.float64)[:, -1, 0].numpy()
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_measure_ntk_cost_runs_the_bench_script_in_a_subprocess():
+    from rnnlib.ntk import measure_ntk_cost
+    out = measure_ntk_cost(n=12, length=3, width=16, chunk=5, threads=1, n_test=4, timeout=120)
+    assert out["finite"] and out["threads"] == 1
+    assert out["seconds_gram"] > 0 and out["seconds_cross"] > 0
+    assert out["peak_rss_mb"] >= out["rss_before_mb"] > 0
+    with pytest.raises(ValueError, match="width"):
+        measure_ntk_cost(width=0)

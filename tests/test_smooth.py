@@ -67,3 +67,21 @@ def test_names_resolve_and_torch_inputs_work():
     assert smooth_function("cos(3z)-1")(0.0) == 0.0
     t = torch.linspace(-1, 1, 5)
     assert torch.allclose(phi(t), torch.sin(2.5 * t))
+
+
+def test_a_function_beyond_float64_range_on_the_unit_interval_is_refused_with_its_estimate():
+    with pytest.raises(ValueError, match=r"exp\(1000z\).*10\^434\.3"):
+        smooth_function("exp(1000z)")
+    with pytest.raises(ValueError, match=r"10\^600"):
+        SmoothFunction("square", 1e300)
+    assert smooth_function("exp(100z)").log10_sup == pytest.approx(100 / math.log(10))
+
+
+def test_an_evaluation_that_overflows_is_refused_not_returned_as_inf():
+    import torch
+
+    phi = smooth_function("exp(100z)")  # e^100 ~ 2.7e43: finite in float64, inf in float32
+    assert np.isfinite(phi(np.linspace(-1, 1, 5))).all()
+    with pytest.raises(ValueError, match=r"exp\(100z\) overflowed.*float32"):
+        phi(torch.linspace(-1, 1, 5))
+    assert np.isnan(phi(np.array([np.nan]))).all()  # a NaN input is not an overflow of phi

@@ -86,3 +86,39 @@ def test_fewer_samples_than_one_batch_train_in_a_single_step_per_epoch():
     model = rnnlib.ElmanRNN(6, 16, seed=0)
     hist = rnnlib.train_sgd(model, x, y, lab, epochs=2, batch_size=32)
     assert hist.n_steps == 2 and all(np.isfinite(hist.train_mse))
+
+
+def test_divergence_in_the_last_epoch_is_caught_on_the_final_model():
+    # issue 15 item 1: the running error of the single epoch looks fine (it averages the steps
+    # before the blow-up) but the final model's error is ~1e29; it must raise, not be returned
+    cfg = rnnlib.ExperimentConfig(length=10, width=32, n_train=96, n_test=64, lr_scale=100, epochs=1)
+    with pytest.raises(rnnlib.TrainingDiverged, match=r"by the end of training.*lr=") as info:
+        rnnlib.run_experiment(cfg)
+    assert "final training" in str(info.value)
+
+
+def test_the_final_check_accepts_a_run_that_trains_well():
+    x, y, lab = _data()
+    model = rnnlib.ElmanRNN(x.shape[-1], 64, seed=0)
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=1, x_eval=x, y_eval=y)
+    assert np.isfinite(hist.test_mse[-1]) and hist.test_mse[-1] < 10 * max(hist.test_mse[0], 1)
+
+
+@pytest.mark.parametrize("kw, name", [(dict(c=1e300), "c=1e\\+300"), (dict(output_scale=1e-30), "output_scale=1e-30"),
+                                      (dict(output_scale=1e-200), "output_scale=1e-200")])
+def test_practical_step_size_refuses_a_step_outside_float32_range(kw, name):
+    args = dict(output_scale=0.3, length=10, width=256)
+    args.update(kw)
+    with pytest.raises(ValueError, match=name):
+        rnnlib.practical_step_size(**args)
+
+
+def test_train_sgd_refuses_step_sizes_and_output_scales_that_overflow_float32():
+    x, y, lab = _data(n=8)
+    model = rnnlib.ElmanRNN(6, 16, seed=0)
+    with pytest.raises(ValueError, match="lr must be within"):
+        rnnlib.train_sgd(model, x, y, lab, lr=1e300, epochs=1)
+    with pytest.raises(ValueError, match="output_scale must be within"):
+        rnnlib.train_sgd(model, x, y, lab, output_scale=1e-200, lr=0.1, epochs=1)
+    with pytest.raises(ValueError, match="output_scale=1e-30"):
+        rnnlib.train_sgd(model, x, y, lab, output_scale=1e-30, epochs=1)
