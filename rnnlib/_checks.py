@@ -96,3 +96,11 @@ def as_array(name: str, value: Any, *, ndim: int | None = None, last_dim: int | 
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must contain only finite values; found NaN or inf")
     return arr
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a ``bool`` (or a numpy bool); the strings "no" or "false" are refused,
+    not read as True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")
