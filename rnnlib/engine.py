@@ -94,8 +94,13 @@ def init_worker(threads: int, parent: int | None = None, interval: float = 0.5) 
     A parent killed by ``SIGKILL`` cannot stop its workers; a daemon thread polling
     :func:`os.getppid` ends the worker within ``interval`` seconds of the parent's death.
     """
+    import signal
+
     import torch
     torch.set_num_threads(threads)
+    # Ctrl-C reaches the whole process group: the parent handles it (and ends the workers), so a
+    # worker prints no traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid() if parent is None else parent
     threading.Thread(target=_watch_parent, args=(parent, interval), daemon=True,
                      name="rnnlib-parent-watchdog").start()
@@ -272,6 +277,7 @@ def run_many(configs: Iterable, *, cache_dir=None, executor: Executor | None = N
     runner = executor or own_pool or SerialExecutor()
     failures: list[tuple[Any, BaseException]] = []
     failed: set[str] = set()
+    interrupted = True
     try:
         for level in sorted({levels[k] for k in todo}):
             batch = [k for k in todo if levels[k] == level]
@@ -280,10 +286,14 @@ def run_many(configs: Iterable, *, cache_dir=None, executor: Executor | None = N
             _run_level(batch, nodes, runner, cache, results, failures, failed, threads, bar, on_error)
             if failures and on_error == "raise":
                 break
+        interrupted = False
     finally:
         bar.close()
         if own_pool is not None:
-            own_pool.shutdown(wait=True, cancel_futures=True)
+            if interrupted:  # Ctrl-C or an error: do not wait for running points
+                for proc in list(getattr(own_pool, "_processes", {}).values()):
+                    proc.terminate()
+            own_pool.shutdown(wait=not interrupted, cancel_futures=True)
     if failures and on_error == "raise":
         cfg, exc = failures[0]
         raise SweepError(f"{type(cfg).kind} point failed: {type(exc).__name__}: {exc}\n  config: "
