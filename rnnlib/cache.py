@@ -175,17 +175,18 @@ def code_digest(module: str = "experiment", package_dir: Path | None = None) -> 
     memo = (str(package_dir), module)
     if memo not in _DIGESTS:
         h = hashlib.sha256()
-        outside = not module.startswith("rnnlib.") and _module_file(package_dir, module) is None
-        if outside:  # a user's module (e.g. a measure hook): its own tree and the rnnlib it imports
+        names = module_closure(module, package_dir)
+        if not module.startswith("rnnlib.") and _module_file(package_dir, module) is None:
+            # a user's module (e.g. a measure hook): its own tree and the rnnlib modules it imports
             import importlib.util
             spec = importlib.util.find_spec(module)
             origin = getattr(spec, "origin", None)
+            names = []
             if origin and origin.endswith(".py"):
                 h.update(module.encode() + b"\0" + module_digest(origin).encode() + b"\0")
                 tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
-                for name in sorted(_imports(tree, "", True)):
-                    h.update(code_digest(name, package_dir).encode())
-        for name in ([] if outside else module_closure(module, package_dir)):
+                names = sorted({n for imp in _imports(tree, "", True) for n in module_closure(imp, package_dir)})
+        for name in names:
             h.update(name.encode() + b"\0" + module_digest(_module_file(package_dir, name)).encode() + b"\0")
         _DIGESTS[memo] = h.hexdigest()[:16]
     return _DIGESTS[memo]
