@@ -52,12 +52,25 @@ def check_choice(name: str, value: Any, choices: tuple) -> Any:
     return value
 
 
+def _refuse_complex(name: str, value: Any) -> None:
+    """Converting complex numbers to float drops the imaginary part silently: refuse them."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return
+    if np.iscomplexobj(arr) or (arr.dtype == object and any(isinstance(v, complex) for v in arr.ravel())):
+        raise TypeError(f"{name} must hold real numbers, got complex values")
+
+
 def as_tensor(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = None,
               last_dim: int | None = None) -> torch.Tensor:
     """Convert an array-like to a float32 tensor, checking rank, last dimension and finiteness."""
     if isinstance(value, torch.Tensor):
         t = value.detach()
+        if t.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got complex dtype {t.dtype}")
     elif isinstance(value, (np.ndarray, list, tuple)):
+        _refuse_complex(name, value)
         try:
             t = torch.as_tensor(np.asarray(value, dtype=np.float64))
         except (TypeError, ValueError) as exc:
@@ -85,6 +98,7 @@ def as_array(name: str, value: Any, *, ndim: int | None = None, last_dim: int | 
         value = value.detach().cpu().numpy()
     if not isinstance(value, (np.ndarray, list, tuple)):
         raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+    _refuse_complex(name, value)
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -96,3 +110,11 @@ def as_array(name: str, value: Any, *, ndim: int | None = None, last_dim: int | 
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must contain only finite values; found NaN or inf")
     return arr
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a ``bool`` (or a numpy bool); the strings "no" or "false" are refused,
+    not read as True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")

@@ -12,18 +12,23 @@ config::
     python -m rnnlib sweep spec.json --cache .rnnlib_cache --workers 2 --output results.csv
 
 A spec looks like ``{"base": {"width": 128}, "grid": {"length": [5, 10], "seed": [0, 1, 2]}}``.
-Bad options or a bad spec print a message naming the problem and exit with status 2; a failed
-experiment (for example diverging SGD) exits with status 1.
+Exit status: 0 done; 2 a usage error (bad option, bad or unreadable spec, an output path that
+cannot be written or equals the spec, a request beyond the machine), found before anything is
+computed; 1 a failed experiment (for example diverging SGD); 130 interrupted (Ctrl-C), with the
+one line ``interrupted; N points cached; rerun to resume``.  Every error is one line on stderr.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import os
 import sys
+import tempfile
 import typing
 from pathlib import Path
 
+from .config import check_resources
 from .experiment import ExperimentConfig
 from .training import TRAINABLE
 
@@ -31,6 +36,7 @@ __all__ = ["main", "build_parser"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 _CHOICES = {"trained": TRAINABLE, "labels": ("last", "all")}
 
@@ -100,17 +106,22 @@ def _cmd_run(args) -> int:
     values = {k: v for k, v in vars(args).items() if k in fields}
     try:
         cfg = ExperimentConfig(**values)
+        check_resources(cfg)
     except (TypeError, ValueError) as exc:
         raise _Usage(f"bad config: {exc}") from exc
     from .experiment import run_experiment
     from .sweep import sweep
     if args.indent is not None and args.indent < 0:
         raise _Usage(f"--indent must be >= 0, got {args.indent}")
+    cache = None if args.cache is None else _cache_dir(args.cache)
     try:
-        if args.cache is not None:
-            result = sweep([cfg], cache_dir=_cache_dir(args.cache), progress=args.progress)[0]
+        if cache is not None:
+            result = sweep([cfg], cache_dir=cache, progress=args.progress)[0]
         else:
             result = run_experiment(cfg, progress=args.progress)
+    except KeyboardInterrupt:
+        print("interrupted; 0 points cached; rerun to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - reported as a failed run with its cause
         print(f"rnnlib run: error: the experiment failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -128,8 +139,27 @@ def _cache_dir(text: str) -> Path:
     return path
 
 
+def _check_output(output: Path, spec: Path) -> None:
+    """Refuse an output path that is the spec itself or cannot be written, before computing."""
+    if output.exists() and output.is_dir():
+        raise _Usage(f"--output must be a file path, got the directory {output}")
+    if output.resolve() == spec.resolve() or (output.exists() and spec.exists() and output.samefile(spec)):
+        raise _Usage(f"--output {output} is the input spec; writing the CSV would overwrite it")
+    parent = output.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _Usage(f"--output {output} cannot be written ({exc.strerror or exc})") from None
+    if output.exists() and not os.access(output, os.W_OK):
+        raise _Usage(f"--output {output} cannot be written (permission denied)")
+
+
 def _cmd_sweep(args) -> int:
-    from .sweep import SweepError, configs_from_spec, sweep, write_csv
+    from .config import ResourceError
+    from .sweep import SweepError, cache_status, configs_from_spec, sweep, write_csv
     if args.workers < 1:
         raise _Usage(f"--workers must be an integer >= 1, got {args.workers}")
     try:
@@ -137,23 +167,33 @@ def _cmd_sweep(args) -> int:
     except ValueError as exc:
         raise _Usage(str(exc)) from exc
     output = Path(args.output) if args.output else Path(args.spec).with_suffix(".csv")
-    if output.exists() and output.is_dir():
-        raise _Usage(f"--output must be a file path, got the directory {output}")
+    _check_output(output, Path(args.spec))
     if args.no_cache and args.cache is not None:
         raise _Usage("--cache and --no-cache exclude each other")
     cache = False if args.no_cache else (None if args.cache is None else _cache_dir(args.cache))
     try:
         results = sweep(configs, cache_dir=cache, workers=args.workers, progress=not args.no_progress)
+    except ResourceError as exc:
+        raise _Usage(str(exc)) from exc
     except SweepError as exc:
         print(f"rnnlib sweep: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    path = write_csv(results, output)
+    except KeyboardInterrupt:
+        done = 0 if cache is False else sum(cache_status(set(configs), cache))
+        print(f"interrupted; {done} points cached; rerun to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    try:
+        path = write_csv(results, output)
+    except OSError as exc:
+        print(f"rnnlib sweep: error: cannot write {output} ({exc.strerror or exc}); the results are "
+              f"cached, rerun to write them", file=sys.stderr)
+        return EXIT_FAILED
     print(f"wrote {len(results)} results to {path}", file=sys.stderr)
     return 0
 
 
 def main(argv: typing.Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 failed experiment, 2 usage error)."""
+    """Entry point; returns the exit status (0 ok, 1 failed experiment, 2 usage error, 130 interrupted)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -164,3 +204,6 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     except _Usage as exc:
         print(f"python -m rnnlib {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -10,6 +10,7 @@ errors unchanged.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -20,136 +21,37 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_float, check_int
+from ._checks import check_bool, check_int
 from .concept import AdditiveConcept
+from .config import ExperimentConfig, check_resources, derive_seed
 from .rnn import ElmanRNN
-from .smooth import smooth_function
 from .tokens import embed, sample_tokens
-from .training import TRAINABLE, predict, standardized_mse, train_sgd, practical_step_size
+from .training import predict, standardized_mse, train_sgd
 
 __all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "initial_model",
-           "run_experiment", "run_ensemble", "derive_seed"]
+           "run_experiment", "run_ensemble", "derive_seed", "DegenerateDataError", "fixed_threads",
+           "RUN_THREADS"]
+
+# torch threads of one run: matrix products split over threads sum in another order, so the last
+# digits of a result would depend on the thread count (width 200: 1 thread against 2).  Every run
+# uses this many, whatever the executor, so serial, pool and cluster runs agree bitwise.
+RUN_THREADS = 1
 
 
-def derive_seed(seed: int, stream: str) -> int:
-    """An independent 32-bit seed for one random stream (model, data, concept, ...) of ``seed``."""
-    tag = int.from_bytes(stream.encode(), "little") % (2 ** 32)
-    return int(np.random.SeedSequence([seed, tag]).generate_state(1)[0])
+class DegenerateDataError(ValueError):
+    """The training labels cannot be standardized: one sequence, or zero variance at a labelled
+    position (dividing by a clamped deviation would give errors near 1e10)."""
 
 
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything that determines one experiment. The defaults learn (test MSE well below 1).
-
-    Attributes:
-        length: ``L``, positions including the start token.
-        width: ``m``, hidden neurons.
-        n_train, n_test: training samples ``N`` and held-out samples.
-        token_dim: dimension of a raw token ``x*`` (the network input has one more).
-        phi: the smooth function of the target (a name accepted by :func:`rnnlib.smooth_function`).
-        hidden: ``p``, hidden units per (i -> j) two-layer target network.
-        output_dim: ``d``.
-        eps_x: input scale of the data tokens.
-        output_scale: ``lambda``.
-        lr: step size; ``None`` uses ``lr_scale / (lambda^2 L m)``.
-        lr_scale: the constant ``c`` of the practical step size.
-        epochs, batch_size: SGD budget.
-        average: fraction of the SGD steps, at the end of training, whose iterates are averaged
-            (tail averaging; the theorem's guarantee is for an average over iterates); ``0``: the
-            last iterate.
-        trained: ``"W"`` (the paper), ``"WA"`` or ``"WAB"``.
-        labels: ``"last"`` or ``"all"`` labelled positions.
-        include_current: index convention of the concept (``i <= j`` versus ``i < j``).
-        noise_std: label noise (relative to the normalized target, whose scale is about 0.3-1).
-        b_var: variance of ``B``'s entries (``None``: ``1/d``).
-        seed: seeds the model, the batch order, and (unless overridden) the data and concept.
-        data_seed, concept_seed: optional separate seeds for the data and the concept.
-        eval_every: evaluate the held-out set every this many epochs (``None``: about 10 times).
-    """
-
-    length: int = 10
-    width: int = 256
-    n_train: int = 1000
-    n_test: int = 2000
-    token_dim: int = 8
-    phi: str = "sin(3z)"
-    hidden: int = 1
-    output_dim: int = 1
-    eps_x: float = 0.3
-    output_scale: float = 0.3
-    lr: float | None = None
-    lr_scale: float = 1.0
-    epochs: int = 30
-    batch_size: int = 32
-    average: float = 0.0
-    trained: str = "W"
-    labels: str = "last"
-    include_current: bool = True
-    noise_std: float = 0.0
-    b_var: float | None = None
-    seed: int = 0
-    data_seed: int | None = None
-    concept_seed: int | None = None
-    eval_every: int | None = None
-
-    def __post_init__(self):
-        check_int("length", self.length, minimum=2)
-        check_int("width", self.width, minimum=1)
-        check_int("n_train", self.n_train, minimum=1)
-        check_int("n_test", self.n_test, minimum=2)
-        check_int("token_dim", self.token_dim, minimum=2)
-        if not isinstance(self.phi, str):
-            raise TypeError(f"phi must be a function name (str), got {type(self.phi).__name__}")
-        smooth_function(self.phi)
-        check_int("hidden", self.hidden, minimum=1)
-        check_int("output_dim", self.output_dim, minimum=1)
-        check_float("eps_x", self.eps_x, positive=True)
-        check_float("output_scale", self.output_scale, positive=True)
-        if self.lr is not None:
-            check_float("lr", self.lr, positive=True)
-        check_float("lr_scale", self.lr_scale, positive=True)
-        check_int("epochs", self.epochs, minimum=0)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_float("average", self.average, nonnegative=True)
-        if self.average > 1:
-            raise ValueError(f"average must be a fraction in [0, 1], got {self.average}")
-        check_choice("trained", self.trained, TRAINABLE)
-        check_choice("labels", self.labels, ("last", "all"))
-        if not isinstance(self.include_current, bool):
-            raise TypeError(f"include_current must be a bool, got {self.include_current!r}")
-        check_float("noise_std", self.noise_std, nonnegative=True)
-        if self.b_var is not None:
-            check_float("b_var", self.b_var, positive=True)
-        check_int("seed", self.seed, minimum=0)
-        for name in ("data_seed", "concept_seed", "eval_every"):
-            value = getattr(self, name)
-            if value is not None:
-                check_int(name, value, minimum=1 if name == "eval_every" else 0)
-
-    @property
-    def step_size(self) -> float:
-        """The step size this config trains with."""
-        if self.lr is not None:
-            return self.lr
-        return practical_step_size(self.output_scale, self.length, self.width, self.lr_scale)
-
-    def replace(self, **changes) -> "ExperimentConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ExperimentConfig":
-        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
-        if not isinstance(data, dict):
-            raise TypeError(f"config must be a dict, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config field(s) {unknown}; known fields are {sorted(known)}")
-        return cls(**data)
+@contextlib.contextmanager
+def fixed_threads(n: int = RUN_THREADS):
+    """Run the block with ``n`` torch threads and restore the previous count afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -234,25 +136,80 @@ class ExperimentResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentResult":
+        """Rebuild from :meth:`to_dict`, validating every number (a damaged cache entry raises
+        ``ValueError`` or ``TypeError`` naming the field, never loads as a result)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"result must be a dict, got {type(data).__name__}")
         data = dict(data)
-        data["config"] = ExperimentConfig.from_dict(data["config"])
+        data["config"] = ExperimentConfig.from_dict(data.get("config"))
         data.setdefault("extras", {})
         names = {f.name for f in dataclasses.fields(cls)} - {"model"}
         missing = sorted(names - set(data))
         if missing:
             raise ValueError(f"result dict lacks field(s) {missing}")
+        for name in _FLOAT_RESULTS:
+            data[name] = _finite(name, data[name])
+        data["n_steps"] = check_int("n_steps", data["n_steps"], minimum=0)
+        for name in ("history", "extras"):
+            if not isinstance(data[name], dict) or not all(isinstance(k, str) for k in data[name]):
+                raise TypeError(f"{name} must be a dict with string keys, got {type(data[name]).__name__}")
+        for key, values in data["history"].items():
+            for v in (values if isinstance(values, list) else [values]):
+                _finite(f"history[{key!r}]", v)
+        data["extras"] = {k: _finite(f"extras[{k!r}]", v) for k, v in data["extras"].items()}
         return cls(**{k: data[k] for k in names})
+
+    def arrays(self) -> dict | None:
+        """The trained weights ``{"W", "A", "B"}`` (float32) for the engine to store, or ``None``."""
+        if self.model is None:
+            return None
+        return {name: getattr(self.model, name).detach().cpu().numpy() for name in ("W", "A", "B")}
+
+    def with_arrays(self, arrays: dict) -> "ExperimentResult":
+        """A copy with ``model`` rebuilt from stored weights (bitwise the trained network)."""
+        model = initial_model(self.config)
+        for name in ("W", "A", "B"):
+            value = torch.as_tensor(np.asarray(arrays[name]))
+            if value.shape != getattr(model, name).shape or value.dtype != torch.float32:
+                raise ValueError(f"stored weight {name} has shape {tuple(value.shape)} and dtype "
+                                 f"{value.dtype}, expected {tuple(getattr(model, name).shape)} float32")
+            setattr(model, name, value.clone())
+        return dataclasses.replace(self, model=model)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=False)
+
+
+_FLOAT_RESULTS = ("train_mse", "test_mse", "train_mse_at_init", "test_mse_at_init", "noise_floor",
+                  "w_displacement", "w_displacement_spectral", "w_init_norm", "pattern_flips", "lr",
+                  "seconds")
+
+
+def _finite(name: str, value) -> float:
+    """A stored number: a real, finite, non-negative float (every stored measurement is one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
 
 
 def _standardize(y, labelled, mean=None, std=None):
     lab = np.flatnonzero(labelled)
     y_lab = y[:, lab]
     if mean is None:
+        if y.shape[0] < 2:
+            raise DegenerateDataError(f"the training labels need at least 2 sequences to be "
+                                      f"standardized, got {y.shape[0]}")
         mean = y_lab.mean(axis=0)
-        std = np.maximum(y_lab.std(axis=0), 1e-12)
+        std = y_lab.std(axis=0)
+        scale = np.maximum(np.abs(mean), 1.0)
+        if np.any(~np.isfinite(std)) or np.any(std <= 1e-7 * scale):
+            raise DegenerateDataError(f"the training labels have (almost) zero variance at a labelled "
+                                      f"position (standard deviation {float(np.min(std)):.3g}); "
+                                      f"standardized errors would be meaningless. Use a target whose "
+                                      f"labels vary (another phi, more samples)")
     out = np.zeros_like(y, dtype=np.float32)
     out[:, lab] = (y_lab - mean) / std
     return out, mean, std
@@ -348,16 +305,25 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
         callback: passed to :func:`rnnlib.train_sgd`, called as ``callback(epoch, model)``
             after every epoch (e.g. a :class:`rnnlib.PseudoNetworkTracker` built from
             :func:`initial_model` of the same config).
+
+    The run uses :data:`RUN_THREADS` torch threads (restored afterwards), so its numbers do not
+    depend on the caller's thread count; a config beyond the machine's memory raises
+    :class:`rnnlib.config.ResourceError` before allocating; degenerate labels raise
+    :class:`DegenerateDataError`.
     """
     cfg = ExperimentConfig() if cfg is None else cfg
     if not isinstance(cfg, ExperimentConfig):
         raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
-    start = time.perf_counter()
-    prep = _prepare(cfg)
-    history = train_sgd(prep.model, prep.data.x_train, prep.y_train, prep.data.labelled,
-                        seed=derive_seed(cfg.seed, "sgd"), x_eval=prep.data.x_test, y_eval=prep.y_test,
-                        progress=progress, callback=callback, **_sgd_options(cfg))
-    return _measure(cfg, prep, history, time.perf_counter() - start, keep_model)
+    keep_model = check_bool("keep_model", keep_model)
+    progress = check_bool("progress", progress)
+    check_resources(cfg)  # before anything is allocated
+    with fixed_threads(RUN_THREADS):
+        start = time.perf_counter()
+        prep = _prepare(cfg)
+        history = train_sgd(prep.model, prep.data.x_train, prep.y_train, prep.data.labelled,
+                            seed=derive_seed(cfg.seed, "sgd"), x_eval=prep.data.x_test, y_eval=prep.y_test,
+                            progress=progress, callback=callback, **_sgd_options(cfg))
+        return _measure(cfg, prep, history, time.perf_counter() - start, keep_model)
 
 
 _SEED_FIELDS = ("seed", "data_seed", "concept_seed")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -44,7 +45,7 @@ def test_run_options_cover_every_config_field(capsys):
     assert "history" not in out
     assert main(["run", "--help"]) == 0
     helptext = capsys.readouterr().out
-    for f in rnnlib.ExperimentConfig.__dataclass_fields__:
+    for f in [x.name for x in dataclasses.fields(rnnlib.ExperimentConfig)]:
         assert "--" + f.replace("_", "-") in helptext
 
 
@@ -114,7 +115,7 @@ def test_sweep_in_process_uses_cache(tmp_path, monkeypatch, capsys):
                                               "configs": [{"seed": 0}, {"seed": 1}]})
     assert main(["sweep", str(spec), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
     calls = []
-    module = sys.modules["rnnlib.sweep"]
+    module = sys.modules["rnnlib.experiment"]
     real = module.run_experiment
     monkeypatch.setattr(module, "run_experiment", lambda cfg, **kw: calls.append(cfg) or real(cfg, **kw))
     assert main(["sweep", str(spec), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
