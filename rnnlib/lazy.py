@@ -1,4 +1,4 @@
-"""The lazy regime: how far SGD moves W as the width grows (chapter 4; paper sections 4.3 and 9, E6).
+"""The lazy regime: how far SGD moves W as the width grows (chapter 4; paper.md sections 4.3 and 9, E6).
 
 The theorem is a lazy-regime result: ``W' = W_T - W_0`` stays in a small ball, the
 activation patterns barely change, and the RNN stays close to its pseudo-network.  With the
@@ -76,7 +76,7 @@ def scaled_config(base, width: int, length: int):
     """``base`` at another width and length, with the epochs scaled with the length.
 
     The practical step size ``eta = c / (lambda^2 L m)`` is proportional to ``1/L``, so a longer
-    sequence needs proportionally more epochs for the same progress (paper section 2.6):
+    sequence needs proportionally more epochs for the same progress (paper.md section 2.6):
     ``epochs = base.epochs * max(1, round(length / base.length))``.
     """
     if not isinstance(base, ExperimentConfig):

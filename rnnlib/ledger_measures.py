@@ -1,4 +1,4 @@
-"""The claims ledger's measurements (chapter 8; paper sections 3.1, 4.3, 5 and 9).
+"""The claims ledger's measurements (chapter 8; paper.md sections 3.1, 4.3, 5 and 9).
 
 Each ``measure_*`` returns the dict of numbers one row's verdict rule reads
 (:mod:`rnnlib.ledger`).  The rows that summarize an experiment a chapter runs take that
@@ -17,7 +17,7 @@ random features      SGD results carrying the baselines     :func:`rnnlib.tasks.
 ===================  =====================================  ========================================
 
 The other rows are cheap probes of a network at initialization or of the concept class, computed
-here: forward stability and backward coherence (chapter 3, paper section 5.1), the class's definition
+here: forward stability and backward coherence (chapter 3, paper.md sections 5.1-5.2), the class's definition
 and additivity (chapter 2, section 3.1), input normalization (section 2.4) and the theory's scales
 (section 4.1).
 """
@@ -252,7 +252,7 @@ def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0) -> 
 
 def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
                             seed: int = 0) -> dict:
-    """The concept class's definition check (paper section 3.1).
+    """The concept class's definition check (paper.md section 3.1).
 
     Builds an :class:`~rnnlib.concept.AdditiveConcept` with ``labels="all"`` and evaluates, by an
     independent loop, ``F*_j = sum_{i<=j} sum_r b*_{ijr} phi(<w*_{ijr}, x*_i>)``: a sum over earlier
@@ -306,7 +306,7 @@ def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, se
     """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
 
     The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
-    ``eps_x`` (paper section 2.4); this returns the largest deviation of the sampled tokens from that
+    ``eps_x`` (paper.md section 2.4); this returns the largest deviation of the sampled tokens from that
     normalization and the fraction of ReLU patterns two random sequences do not share at
     ``eps_small`` and ``eps_large``.
     """

@@ -1,4 +1,4 @@
-"""The claims ledger shown: tables and the theory calculator (chapter 8; paper sections 2.5-4.1 and 5).
+"""The claims ledger shown: tables and the theory calculator (chapter 8; paper.md sections 2.5-4.1 and 5).
 
 :func:`ledger_markdown` and :func:`ledger_html` render the rows of :func:`rnnlib.ledger.evaluate`
 (myst-nb renders Markdown outputs as CommonMark, which has no tables, so the chapter shows the
@@ -46,7 +46,7 @@ def ledger_markdown(rows: Sequence[Row]) -> str:
 def theory_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
                       width: int = 256, *, hidden: int = 1, c_star: float = C_STAR,
                       practical: ExperimentConfig = BOOK_TASK) -> dict:
-    """Theorem 1's parameters (paper sections 2.5-4.1) beside the practical ones.
+    """Theorem 1's parameters (paper.md sections 2.5-4.1) beside the practical ones.
 
     Returns ``rho = 100 L d ln m``, ``lambda = eps/(10 L rho)``, ``eta = 1/(eps rho^2 m)``,
     ``log10_T`` (``T = p^2 C^2 rho / eps^2``, hidden constants 1 and ``poly(rho) = rho``),

@@ -1,7 +1,7 @@
-"""The book's task and every chapter's design, in one place (chapters 4-8; paper sections 2.4-2.6, 4, 9).
+"""The book's task and every chapter's design, in one place (chapters 4-8; paper.md sections 2.4-2.6, 4.1, 9).
 
 :data:`BOOK_TASK` is the one task the book studies: a length-10 sequence of unit tokens scaled by
-``eps_x = 0.3`` (paper section 2.4), the additive target with ``phi = sin(3z)`` at the last
+``eps_x = 0.3`` (paper.md section 2.4), the additive target with ``phi = sin(3z)`` at the last
 position (section 3.1), an Elman RNN of width 256 with output scale ``lambda = 0.3``, SGD on ``W``
 alone with the practical step size ``c / (lambda^2 L m)``, ``c = 2``, and tail averaging of the
 last half of the iterates (the theorem's guarantee is for an average of iterates, section 4).
@@ -119,7 +119,7 @@ def sgd_design(fast: bool | None = None) -> SGDDesign:
 
 @dataclass(frozen=True, eq=False)
 class LengthDesign:
-    """Chapter 5's main experiment (paper section 9, E5): SGD on ``W`` for every ``L x N x seed``.
+    """Chapter 5's main experiment (paper.md section 9, E5): SGD on ``W`` for every ``L x N x seed``.
 
     Attributes:
         base: the config every run starts from (width, token size, scales, step size, averaging).
