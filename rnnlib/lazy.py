@@ -1,4 +1,4 @@
-"""The lazy regime: how far SGD moves W as the width grows (paper.md sections 4.3 and 9, E6).
+"""The lazy regime: how far SGD moves W as the width grows (chapter 4; paper.md sections 4.3 and 9, E6).
 
 The theorem is a lazy-regime result: ``W' = W_T - W_0`` stays in a small ball, the
 activation patterns barely change, and the RNN stays close to its pseudo-network.  With the
@@ -14,13 +14,17 @@ from typing import Sequence
 
 import numpy as np
 
+from . import stats
 from ._checks import as_array, check_int
+from .experiment import ExperimentConfig
 
 __all__ = ["fit_power_law", "lazy_summary", "scaled_config"]
 
 
 def fit_power_law(x, y) -> tuple[float, float, float]:
-    """Least-squares fit of ``log y = slope log x + log c``.
+    """Least-squares fit of ``log y = slope log x + log c``, as a tuple (chapters 3, 4, 6 and 7 unpack it).
+
+    The fit is :func:`rnnlib.stats.fit_power_law`; this form asks for three or more positive points.
 
     Args:
         x, y: positive values of the same length (at least 3 points).
@@ -35,14 +39,8 @@ def fit_power_law(x, y) -> tuple[float, float, float]:
         raise ValueError(f"x and y must have the same length >= 3, got {x.size} and {y.size}")
     if (x <= 0).any() or (y <= 0).any():
         raise ValueError("x and y must be positive for a power-law fit on log scales")
-    lx, ly = np.log(x), np.log(y)
-    A = np.stack([lx, np.ones_like(lx)], axis=1)
-    coef, *_ = np.linalg.lstsq(A, ly, rcond=None)
-    resid = ly - A @ coef
-    dof = max(1, x.size - 2)
-    s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.inv(A.T @ A)
-    return float(coef[0]), float(np.exp(coef[1])), float(np.sqrt(cov[0, 0]))
+    fit = stats.fit_power_law(x, y)
+    return fit.exponent, fit.prefactor, fit.exponent_se
 
 
 def lazy_summary(results: Sequence) -> dict:
@@ -81,8 +79,6 @@ def scaled_config(base, width: int, length: int):
     sequence needs proportionally more epochs for the same progress (paper.md section 2.6):
     ``epochs = base.epochs * max(1, round(length / base.length))``.
     """
-    from .experiment import ExperimentConfig
-
     if not isinstance(base, ExperimentConfig):
         raise TypeError(f"base must be an ExperimentConfig, got {type(base).__name__}")
     factor = max(1, round(check_int("length", length, minimum=2) / base.length))

@@ -1,39 +1,42 @@
-"""The claims ledger: every claim and limitation of the paper as data (paper.md sections 4.3 and 5).
+"""The claims ledger: every claim and limitation of the paper as data, with its verdict rule
+(chapter 8; paper.md sections 3.1, 4.3 and 5).
 
 A row of the ledger is a :class:`Claim`: the claim, the experiment that tests it, a link to the
-chapter, a function ``measure(**sizes) -> dict`` that recomputes a cheap version of the
-experiment with the library, and a verdict rule ``verdict(measured) -> (verdict, reason)``.
-The rules compare the measured numbers with the thresholds below, stated once, in code; no
-verdict or figure is typed by hand.  :func:`evaluate` runs every row and :func:`ledger_markdown`
-renders the table (plain Markdown, no pandas).
+chapter, the function of :mod:`rnnlib.ledger_measures` that turns the chapter's results into the
+row's numbers, and a verdict rule ``verdict(measured) -> (verdict, reason)``.  The rules compare the
+measured numbers with :data:`THRESHOLDS`, stated once, in code; no verdict or figure is typed by
+hand.  :func:`evaluate` applies every rule; :mod:`rnnlib.ledger_view` renders the table and holds
+the theory calculator.
 
 The verdicts are :data:`SUPPORTED`, :data:`PARTLY` and :data:`NOT_OBSERVABLE`.  For a
 *limitation* "supported" means the limitation is real at this scale: the experiments sit where
 the theorem's caveat applies.
 
-The module also holds the theory calculator (:func:`theory_calculator`): the parameters
-Theorem 1 prescribes for a chosen ``phi, eps, L, d, m`` beside the practical ones that train.
+The measurement functions are importable from here under their former names
+(``ledger.measure_length_dependence`` and so on); :data:`LEDGER_BASE` is the book task,
+:data:`rnnlib.tasks.BOOK_TASK`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
-from ._checks import check_float, check_int
-from .experiment import ExperimentConfig, initial_model, make_dataset, run_experiment
-from .smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smooth_function
-from . import theory
+from .ledger_measures import (length_sweep_configs, measure_additivity, measure_coherence,  # noqa: F401
+                              measure_forward_stability, measure_interference, measure_lazy,
+                              measure_length_dependence, measure_normalization, measure_pseudo_network,
+                              measure_random_features, measure_theory_scales, measure_two_layer_class,
+                              measure_width_dependence, width_sweep_configs)
+from .stats import format_n_star
+from .tasks import BOOK_TASK
 
 __all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "VERDICTS", "THRESHOLDS", "Claim", "Row",
-           "CLAIMS", "evaluate", "ledger_markdown", "length_sweep_configs", "width_sweep_configs",
+           "CLAIMS", "evaluate", "LEDGER_BASE", "length_sweep_configs", "width_sweep_configs",
            "measure_length_dependence", "measure_width_dependence", "measure_pseudo_network",
            "measure_forward_stability", "measure_coherence", "measure_interference",
            "measure_two_layer_class", "measure_additivity", "measure_normalization",
-           "measure_theory_scales", "measure_lazy", "measure_random_features", "theory_calculator",
-           "theory_table_markdown", "show_calculator", "LEDGER_BASE", "ledger_html", "theory_table_html"]
+           "measure_theory_scales", "measure_lazy", "measure_random_features"]
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
@@ -74,9 +77,8 @@ THRESHOLDS = {
     "random_features_rel_tol": 0.1,
 }
 
-# The chapters' experiment (chapter 5's base: practical step size with c = 2, tail averaging).
-LEDGER_BASE = ExperimentConfig(token_dim=8, eps_x=0.3, output_scale=0.3, lr_scale=2.0, batch_size=32,
-                               phi="sin(3z)", labels="last", average=0.5)
+# The book task (chapter 5's base); the ledger's rows read runs of rnnlib.tasks' designs.
+LEDGER_BASE = BOOK_TASK
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Claim:
         kind: ``"claim"`` or ``"limitation"``.
         experiment: what is measured.
         chapter: Markdown link to the chapter that runs the full experiment.
-        measure: ``measure(**sizes) -> dict`` of measured numbers (the keys the rule reads).
+        measure: the :mod:`rnnlib.ledger_measures` function whose dict the rule reads.
         verdict: ``verdict(measured) -> (verdict, reason)``.
         figure: ``figure(measured) -> str``, the measured figure in words.
     """
@@ -113,266 +115,6 @@ class Row:
     figure: str = ""
     verdict: str = ""
     reason: str = ""
-
-
-# -- sweeps shared with chapter 5 ----------------------------------------------------------------
-
-def length_sweep_configs(lengths: Sequence[int], n_values: Sequence[int], seeds: Sequence[int], *,
-                         width: int, steps_at_10: int, n_test: int, base: ExperimentConfig = LEDGER_BASE
-                         ) -> list[ExperimentConfig]:
-    """Chapter 5's ``N*(L)`` grid: every ``L x N x seed`` with ``steps_for_length(L)`` SGD steps."""
-    from .generalization import steps_for_length, with_step_budget
-
-    width = check_int("width", width, minimum=1)
-    steps_at_10 = check_int("steps_at_10", steps_at_10, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=2)
-    cfgs = [with_step_budget(base.replace(length=check_int("length", L, minimum=2), width=width,
-                                          n_train=check_int("n_train", N, minimum=1), seed=s,
-                                          n_test=n_test),
-                             steps_for_length(L, steps_at_10))
-            for L in lengths for N in n_values for s in seeds]
-    if not cfgs:
-        raise ValueError("lengths, n_values and seeds must each list at least one value")
-    return cfgs
-
-
-def width_sweep_configs(widths: Sequence[int], *, length: int, n_train: int, seeds: Sequence[int],
-                        steps_at_10: int, n_test: int, base: ExperimentConfig = LEDGER_BASE
-                        ) -> list[ExperimentConfig]:
-    """Test error versus ``m`` at fixed ``N`` (chapter 5's E6 slice)."""
-    from .generalization import steps_for_length, with_step_budget
-
-    cfgs = [with_step_budget(base.replace(length=check_int("length", length, minimum=2),
-                                          width=check_int("width", m, minimum=1),
-                                          n_train=check_int("n_train", n_train, minimum=1), seed=s,
-                                          n_test=check_int("n_test", n_test, minimum=2)),
-                             steps_for_length(length, steps_at_10))
-            for m in widths for s in seeds]
-    if not cfgs:
-        raise ValueError("widths and seeds must each list at least one value")
-    return cfgs
-
-
-# -- the measurements ----------------------------------------------------------------------------
-
-def measure_length_dependence(configs: Sequence[ExperimentConfig], target: float, *, cache_dir=None,
-                              executor=None, threads: int | None = 1, measure=None) -> dict:
-    """``N*(L)`` from a sweep over ``L x N x seed`` (cached) and its power-law and exponential fits.
-
-    ``configs`` come from :func:`length_sweep_configs` or
-    :meth:`rnnlib.generalization.LengthDesign.configs`; with ``measure`` (for instance
-    :func:`rnnlib.generalization.trained_weight_norms`, as chapter 5 runs it) the sweep reads the
-    entries chapter 5 cached.  ``threads=1`` by default: small networks run many times faster on
-    one torch thread than on a shared, oversubscribed pool.  Returns ``lengths``, ``n_star`` (NaN where the target is not reached), ``exponent``,
-    ``exponent_se``, ``rate`` (log10 N* per unit L), ``rms_power``, ``rms_exp`` (NaN when fewer
-    than two lengths reach the target) and ``runs`` (the results).
-    """
-    from .generalization import fit_exponential, fit_power_law, learning_curves, n_star
-    from .sweep import sweep
-
-    target = check_float("target", target, positive=True)
-    runs = sweep(list(configs), cache_dir=cache_dir, executor=executor, progress=False, threads=threads,
-                 measure=measure)
-    curves = learning_curves(runs, by="length", x="n_train", metric="test_mse")
-    ns = n_star(curves, target)
-    out = {"lengths": curves.groups.astype(float), "n_values": curves.x.astype(float),
-           "mean_error": curves.mean(), "n_star": ns, "target": target, "runs": runs,
-           "exponent": math.nan, "exponent_se": math.nan, "rate": math.nan, "rms_power": math.nan,
-           "rms_exp": math.nan}
-    if np.isfinite(ns).sum() >= 2:
-        p = fit_power_law(curves.groups.astype(float), ns)
-        e = fit_exponential(curves.groups.astype(float), ns)
-        out.update(exponent=p.exponent, exponent_se=p.exponent_se, rate=e.rate, rms_power=p.residual_rms,
-                   rms_exp=e.residual_rms, fit=p, exp_fit=e)
-    return out
-
-
-def measure_width_dependence(configs: Sequence[ExperimentConfig], *, cache_dir=None, executor=None,
-                             threads: int | None = 1) -> dict:
-    """Mean test error per width of a :func:`width_sweep_configs` sweep; ``ratio`` = widest / narrowest."""
-    from .sweep import sweep
-
-    runs = sweep(list(configs), cache_dir=cache_dir, executor=executor, progress=False, threads=threads)
-    widths = sorted({r.config.width for r in runs})
-    err = np.array([np.mean([r.test_mse for r in runs if r.config.width == m]) for m in widths])
-    init = float(np.mean([r.test_mse_at_init for r in runs]))
-    return {"widths": np.array(widths, dtype=float), "test_mse": err, "ratio": float(err[-1] / err[0]),
-            "test_mse_at_init": init, "n_train": runs[0].config.n_train}
-
-
-def measure_pseudo_network(cfg: ExperimentConfig, *, n_probe: int = 128) -> dict:
-    """Train ``cfg`` with a :class:`~rnnlib.pseudo_network.PseudoNetworkTracker`; final relative error.
-
-    Also returns the lazy-regime numbers of the same run (``relative_move`` =
-    ``||W_T - W_0||_F / ||W_0||_F``, ``pattern_flips``) and its errors.
-    """
-    from .pseudo_network import PseudoNetworkTracker
-
-    tracker = PseudoNetworkTracker.for_config(cfg, n_probe=check_int("n_probe", n_probe, minimum=1))
-    res = run_experiment(cfg, callback=tracker)
-    return {"relative_error": float(tracker.relative_error[-1]), "relative_move":
-            res.w_displacement / res.w_init_norm, "w_displacement": res.w_displacement,
-            "w_init_norm": res.w_init_norm, "pattern_flips": res.pattern_flips, "test_mse": res.test_mse,
-            "test_mse_at_init": res.test_mse_at_init, "width": cfg.width, "length": cfg.length,
-            "lr": res.lr, "output_scale": cfg.output_scale}
-
-
-def measure_forward_stability(width: int, length: int, seeds: Sequence[int] = range(4), *, n: int = 16) -> dict:
-    """Hidden-state growth ``max_l ||h_l|| / ||h_1||`` (median over seeds) versus ``L log10 ||W||_2``."""
-    from .forward import forward_stability
-
-    fs = forward_stability(width, length, seeds, n=n)
-    typ = fs.typical  # (k, L)
-    growth = np.log10(typ.max(axis=1) / typ[:, 0])
-    return {"width": width, "length": length, "median_max_norm": float(np.median(typ.max(axis=1))),
-            "log10_growth": float(np.median(growth)),
-            "log10_norm_product": float(length * np.median(np.log10(fs.spectral)))}
-
-
-def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0) -> dict:
-    """Mean off-diagonal ``|cos|`` of the backward maps of a random RNN, against ``1/sqrt(m)``."""
-    from .backward import backward_maps
-    from .rnn import ElmanRNN
-    from .tokens import embed, sample_tokens
-
-    width = check_int("width", width, minimum=2)
-    model = ElmanRNN(9, width, seed=seed)
-    x = embed(sample_tokens(n, length, 8, seed=seed), 0.3)
-    coh = backward_maps(model, x).coherence()
-    return {"width": width, "length": length, "coherence": coh["all"],
-            "inv_sqrt_m": 1.0 / math.sqrt(width), "ratio": coh["all"] * math.sqrt(width)}
-
-
-def measure_interference(cfg: ExperimentConfig, widths: Sequence[int], pair: tuple[int, int] = (3, 6)) -> dict:
-    """Interference between positions (chapter 6, :func:`rnnlib.interference.interference`) at several widths.
-
-    ``cfg`` must have ``labels="all"``; for each width the target of ``pair`` alone is changed and
-    the network retrained from the same initialization.  Returns ``widths`` and ``ratio`` (per
-    width: rms move of the other positions' predictions per unit of move at ``j0``), and
-    ``moved_at_target`` (per width).
-    """
-    from .interference import interference
-
-    widths = [check_int("widths[i]", w, minimum=2) for w in widths]
-    if len(widths) < 2:
-        raise ValueError(f"widths must hold at least two widths (a trend in m is measured), got {widths}")
-    res = [interference(cfg.replace(width=w), pair) for w in widths]
-    return {"widths": np.array(widths, dtype=float), "ratio": np.array([r.ratio for r in res]),
-            "moved_at_target": np.array([r.moved_at_target for r in res]), "pair": tuple(pair),
-            "length": cfg.length}
-
-
-def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
-                            seed: int = 0) -> dict:
-    """The concept class's definition check (paper.md section 3.1).
-
-    Builds an :class:`~rnnlib.concept.AdditiveConcept` with ``labels="all"`` and evaluates, by an
-    independent loop, ``F*_j = sum_{i<=j} sum_r b*_{ijr} phi(<w*_{ijr}, x*_i>)``: a sum over earlier
-    tokens of two-layer networks with ``p = hidden`` smooth units.  Returns the largest absolute
-    difference (``max_diff``) and the largest change of ``F*_j`` when a *later* token is redrawn
-    (``future_change``); both vanish when the class is what the paper defines.
-    """
-    from .concept import AdditiveConcept
-    from .tokens import sample_tokens
-
-    c = AdditiveConcept(length, token_dim, hidden, phi="sin(3z)", labels="all", seed=seed)
-    xs = sample_tokens(n, length, token_dim, seed=seed)
-    phi = c.phis[0]
-    ref = np.zeros((n, length))
-    for j in range(2, length + 1):
-        for i in range(2, j + 1):
-            for r in range(hidden):
-                ref[:, j - 1] += c.b[i - 1, j - 1, r, 0] * phi(xs[:, i - 2] @ c.w[i - 1, j - 1, r, 0])
-    got = c(xs)[..., 0]
-    # redraw the tokens after position j0 and check F*_j for j <= j0 does not move
-    j0 = length // 2
-    other = sample_tokens(n, length, token_dim, seed=seed + 1)
-    mixed = xs.copy()
-    mixed[:, j0 - 1:] = other[:, j0 - 1:]
-    change = np.abs(c(mixed)[:, :j0, 0] - got[:, :j0]).max()
-    return {"max_diff": float(np.abs(got - ref).max()), "future_change": float(change),
-            "hidden": hidden, "length": length}
-
-
-def measure_additivity(length: int = 6, token_dim: int = 8, *, n: int = 64, seed: int = 0) -> dict:
-    """The mixed difference of ``F*_L`` in two positions ``a < b`` (zero for an additive target).
-
-    ``F(x_a', x_b') - F(x_a', x_b) - F(x_a, x_b') + F(x_a, x_b)``: the class cannot express any
-    interaction between two tokens.  Returns its largest absolute value and, for scale, the
-    largest single-token change ``|F(x_a') - F(x_a)|``.
-    """
-    from .concept import AdditiveConcept
-    from .tokens import sample_tokens
-
-    c = AdditiveConcept(length, token_dim, 2, phi="sin(3z)", labels="last", seed=seed)
-    x = sample_tokens(n, length, token_dim, seed=seed)
-    y = sample_tokens(n, length, token_dim, seed=seed + 1)
-    a, b = 0, length - 2
-
-    def swap(*pos):
-        z = x.copy()
-        for p in pos:
-            z[:, p] = y[:, p]
-        return c(z)[:, -1, 0]
-
-    mixed = swap(a, b) - swap(a) - swap(b) + c(x)[:, -1, 0]
-    return {"mixed": float(np.abs(mixed).max()), "single": float(np.abs(swap(a) - c(x)[:, -1, 0]).max())}
-
-
-def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, seed: int = 0,
-                          eps_small: float = 0.3, eps_large: float = 1.0) -> dict:
-    """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
-
-    The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
-    ``eps_x``; this returns the largest deviation of the sampled tokens from that
-    normalization and the fraction of ReLU patterns two random sequences do not share at
-    ``eps_small`` and ``eps_large``.
-    """
-    from .patterns import flips_versus_eps_x
-    from .rnn import ElmanRNN
-    from .tokens import sample_tokens
-
-    xs = sample_tokens(n, length, 8, seed=seed)
-    other = sample_tokens(n, length, 8, seed=seed + 1)
-    dev = max(float(np.abs(np.linalg.norm(xs, axis=-1) - 1).max()), float(np.abs(xs[..., -1] - 0.5).max()))
-    flips = flips_versus_eps_x(ElmanRNN(9, width, seed=seed), xs, other, [eps_small, eps_large]).mean(axis=1)
-    return {"norm_deviation": dev, "flips_small": float(flips[0]), "flips_large": float(flips[1]),
-            "eps_small": eps_small, "eps_large": eps_large}
-
-
-def measure_theory_scales(length: int, width: int, *, eps: float = 0.1, cfg: ExperimentConfig = LEDGER_BASE) -> dict:
-    """The theorem's ``lambda`` and ``eta`` against the practical ones of ``cfg`` at the same ``L, m``."""
-    cfg = cfg.replace(length=length, width=width)
-    lam_t = theory.theory_output_scale(eps, length, width)
-    eta_t = theory.theory_step_size(eps, length, width)
-    return {"lambda_theory": lam_t, "eta_theory": eta_t, "lambda_practical": cfg.output_scale,
-            "eta_practical": cfg.step_size, "log10_lambda_gap": math.log10(cfg.output_scale / lam_t),
-            "log10_eta_gap": math.log10(cfg.step_size / eta_t), "eps": eps}
-
-
-def measure_lazy(pseudo: dict) -> dict:
-    """The lazy-regime numbers of the :func:`measure_pseudo_network` run."""
-    return {k: pseudo[k] for k in ("relative_move", "w_displacement", "w_init_norm", "pattern_flips")}
-
-
-def measure_random_features(runs: Sequence, length: int) -> dict:
-    """SGD on W against random features (B-only ridge on the initial hidden states, chapter 7).
-
-    ``runs`` are SGD-on-W results (for instance the length sweep's); the random-features baseline
-    (:func:`rnnlib.baselines.random_features`) is fitted on the data of every run at ``length``.
-    Returns per run ``n_train``, ``sgd`` and ``rf`` test errors and ``rel`` =
-    mean((rf - sgd) / sgd), positive when SGD on W is better.
-    """
-    from .baselines import random_features
-
-    length = check_int("length", length, minimum=1)
-    chosen = [r for r in runs if r.config.length == length]
-    if not chosen:
-        raise ValueError(f"runs hold no run at length {length}; lengths are {sorted({r.config.length for r in runs})}")
-    sgd = np.array([r.test_mse for r in chosen])
-    rf = np.array([random_features(r.config).test_mse for r in chosen])
-    return {"length": length, "n_train": np.array([r.config.n_train for r in chosen], dtype=float),
-            "sgd": sgd, "rf": rf, "rel": float(np.mean((rf - sgd) / sgd))}
 
 
 # -- the verdict rules ---------------------------------------------------------------------------
@@ -509,10 +251,23 @@ def _listed(values, spec: str) -> str:
     return ", ".join(format(v, spec) for v in values)
 
 
+def _n_star_text(m, i) -> str:
+    """``N*`` of the ``i``-th length in words: outside its grid, ``<= N_min`` or ``> N_max`` (rnnlib.stats)."""
+    v = m["n_star"][i]
+    if np.isfinite(v):
+        return f"{v:.0f}"
+    if "n_values" in m and "mean_error" in m:
+        grid = np.asarray(m["n_values"])[np.isfinite(m["mean_error"][i])]
+        if grid.size:
+            return format_n_star(v, grid, ".0f")
+    return "n/a"
+
+
 def _f_length(m):
+    ns = ", ".join(_n_star_text(m, i) for i in range(len(m["n_star"])))
     if not np.isfinite(m["exponent"]):
-        return "N*(L) = " + ", ".join(f"{v:.0f}" if np.isfinite(v) else "n/a" for v in m["n_star"])
-    return f"N* = {_listed(m['n_star'], '.0f')} at L = {_listed(m['lengths'], '.0f')}; b = {m['exponent']:.2f}"
+        return f"N*(L) = {ns}"
+    return f"N* = {ns} at L = {_listed(m['lengths'], '.0f')}; b = {m['exponent']:.2f}"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -588,118 +343,3 @@ def evaluate(measured: dict) -> list[Row]:
         verdict, reason = c.verdict(m)
         rows.append(Row(c, m, c.figure(m), verdict, reason))
     return rows
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def ledger_markdown(rows: Sequence[Row]) -> str:
-    """The ledger as a Markdown table: claim, experiment, chapter, measured figure, verdict and reason."""
-    lines = ["| | Claim | Experiment | Chapter | Measured | Verdict |", "|---|---|---|---|---|---|"]
-    for k, r in enumerate(rows, 1):
-        if not isinstance(r, Row):
-            raise TypeError(f"rows must hold Row objects, got {type(r).__name__}")
-        tag = "" if r.claim.kind == "claim" else " *(limitation)*"
-        lines.append(f"| {k} | {_cell(r.claim.claim)}{tag} | {_cell(r.claim.experiment)} | {r.claim.chapter} | "
-                     f"{_cell(r.figure)} | **{r.verdict}**: {_cell(r.reason)} |")
-    return "\n".join(lines)
-
-
-# -- the theory calculator -----------------------------------------------------------------------
-
-def theory_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
-                      width: int = 256, *, hidden: int = 1, c_star: float = C_STAR,
-                      practical: ExperimentConfig = LEDGER_BASE) -> dict:
-    """Theorem 1's parameters (paper.md sections 2.5-4.1) beside the practical ones.
-
-    Returns ``rho = 100 L d ln m``, ``lambda = eps/(10 L rho)``, ``eta = 1/(eps rho^2 m)``,
-    ``log10_T`` (``T = p^2 C^2 rho / eps^2``, hidden constants 1 and ``poly(rho) = rho``),
-    ``log10_C_eps`` = ``log10 C_eps(phi, sqrt(L))``, ``log10_C_s`` = ``log10 C_s(phi, sqrt(L))``,
-    the practical ``lambda`` and ``eta`` of ``practical`` at the same ``L`` and ``m``, and
-    ``c_star``.  The width and sample requirements are ``m >= poly(C, 1/eps)`` and
-    ``N >= poly(C, 1/eps) log m`` with unknown degrees; the calculator reports ``log10(C/eps)``,
-    the base of both polynomials.
-    """
-    smooth_function(phi)
-    eps = check_float("eps", eps, positive=True, below=1.0)
-    R = math.sqrt(check_int("length", length, minimum=1))
-    log_ce = log10_complexity_eps(phi, R, eps, c_star)
-    cfg = practical.replace(length=max(length, 2), width=width, output_dim=output_dim)
-    return {"phi": phi, "eps": eps, "length": length, "output_dim": output_dim, "width": width,
-            "c_star": c_star, "rho": theory.rho(length, output_dim, width),
-            "lambda": theory.theory_output_scale(eps, length, width, output_dim),
-            "eta": theory.theory_step_size(eps, length, width, output_dim),
-            "log10_T": theory.log10_theory_iterations(eps, length, width, hidden=hidden, output_dim=output_dim,
-                                                      phi=phi, c_star=c_star),
-            "log10_C_eps": log_ce, "log10_C_s": log10_complexity_sample(phi, R, c_star),
-            "log10_C_over_eps": log_ce - math.log10(eps),
-            "lambda_practical": cfg.output_scale, "eta_practical": cfg.step_size}
-
-
-_CALC_COLUMNS = (("phi", "phi", "{}"), ("eps", "eps", "{:g}"), ("L", "length", "{}"), ("d", "output_dim", "{}"),
-                 ("m", "width", "{}"), ("rho", "rho", "{:.0f}"), ("lambda", "lambda", "{:.1e}"),
-                 ("eta", "eta", "{:.1e}"), ("log10 T", "log10_T", "{:.1f}"),
-                 ("log10 C_eps", "log10_C_eps", "{:.1f}"), ("log10 C_s", "log10_C_s", "{:.1f}"),
-                 ("lambda (practical)", "lambda_practical", "{:g}"), ("eta (practical)", "eta_practical", "{:.1e}"))
-
-
-def theory_table_markdown(entries: Sequence[dict]) -> str:
-    """A Markdown table of :func:`theory_calculator` outputs, one row each."""
-    head = "| " + " | ".join(c[0] for c in _CALC_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * len(_CALC_COLUMNS)]
-    for e in entries:
-        lines.append("| " + " | ".join(fmt.format(e[k]) for _, k, fmt in _CALC_COLUMNS) + " |")
-    return "\n".join(lines)
-
-
-def show_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
-                    width: int = 256):
-    """Display :func:`theory_calculator` as a one-row table (the live widget's callback)."""
-    from IPython.display import HTML, display
-
-    display(HTML(theory_table_html([theory_calculator(phi, eps, int(length), int(output_dim),
-                                                              int(width))])))
-
-
-# -- HTML rendering (myst-nb renders Markdown outputs as CommonMark, which has no tables) ---------
-
-def _link_html(markdown_link: str) -> str:
-    import html
-    import re
-
-    m = re.fullmatch(r"\[(.+)\]\((.+)\)", markdown_link)
-    if m is None:
-        return html.escape(markdown_link)
-    return f'<a href="{html.escape(m.group(2))}">{html.escape(m.group(1))}</a>'
-
-
-def ledger_html(rows: Sequence[Row]) -> str:
-    """The ledger as an HTML table (same columns as :func:`ledger_markdown`)."""
-    import html
-
-    out = ['<table class="ledger">', "<thead><tr><th></th><th>Claim</th><th>Experiment</th><th>Chapter</th>"
-           "<th>Measured</th><th>Verdict</th></tr></thead>", "<tbody>"]
-    for k, r in enumerate(rows, 1):
-        if not isinstance(r, Row):
-            raise TypeError(f"rows must hold Row objects, got {type(r).__name__}")
-        tag = "" if r.claim.kind == "claim" else " <i>(limitation)</i>"
-        out.append(f"<tr><td>{k}</td><td>{html.escape(r.claim.claim)}{tag}</td>"
-                   f"<td>{html.escape(r.claim.experiment)}</td><td>{_link_html(r.claim.chapter)}</td>"
-                   f"<td>{html.escape(r.figure)}</td><td><b>{html.escape(r.verdict)}</b>: "
-                   f"{html.escape(r.reason)}</td></tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def theory_table_html(entries: Sequence[dict]) -> str:
-    """:func:`theory_table_markdown` as an HTML table."""
-    import html
-
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(c[0])}</th>" for c in _CALC_COLUMNS)
-           + "</tr></thead>", "<tbody>"]
-    for e in entries:
-        out.append("<tr>" + "".join(f"<td>{html.escape(fmt.format(e[k]))}</td>" for _, k, fmt in _CALC_COLUMNS)
-                   + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)

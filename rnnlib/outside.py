@@ -30,6 +30,7 @@ from ._checks import as_array, check_int
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult, _sgd_options, _standardize, derive_seed, initial_model
 from .smooth import smooth_function
+from .stats import samples_needed  # noqa: F401  (N* by the book's one rule; a public name of this module)
 from .tokens import embed, sample_tokens
 from .training import predict, standardized_mse, train_sgd
 
@@ -215,31 +216,6 @@ def run_outside(cfg: ExperimentConfig, targets=OUTSIDE_TARGETS, *, progress: boo
     seconds = time.perf_counter() - start
     return [OutsideResult(t, cfg, float(train[k]), float(test[k]), seconds, histories[k].to_dict())
             for k, t in enumerate(targets)]
-
-
-def samples_needed(n_values, errors, target: float) -> float:
-    """The smallest ``N`` at which the error reaches ``target``, interpolated on log-log scales.
-
-    Args:
-        n_values: increasing sample sizes.
-        errors: the error at each of them.
-        target: the error to reach.
-
-    Returns:
-        ``N`` (float), the first grid value if already reached there, or ``inf`` if never reached.
-    """
-    n_values = as_array("n_values", n_values)
-    errors = as_array("errors", errors)
-    if n_values.ndim != 1 or n_values.shape != errors.shape or np.any(np.diff(n_values) <= 0):
-        raise ValueError(f"n_values must be increasing and match errors, got {n_values} and {errors}")
-    if errors[0] <= target:
-        return float(n_values[0])
-    for a in range(1, len(n_values)):
-        if errors[a] <= target:
-            e0, e1 = np.log(errors[a - 1]), np.log(errors[a])
-            n0, n1 = np.log(n_values[a - 1]), np.log(n_values[a])
-            return float(np.exp(n0 + (np.log(target) - e0) * (n1 - n0) / (e1 - e0)))
-    return float("inf")
 
 
 def measure_outside(result: ExperimentResult) -> dict:

@@ -20,55 +20,15 @@ from rnnlib.plots import generalization as gplots  # noqa: E402
 TINY = ExperimentConfig(width=16, length=4, n_train=48, n_test=40, epochs=2, batch_size=16)
 
 
-def test_sample_complexity_interpolates_in_log_n():
-    n = np.array([100.0, 1000.0, 10000.0])
-    # error linear in log10 N: 0.9 at 100, 0.5 at 1000, 0.3 at 10^4; target 0.7 is half-way in log N
-    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.7) == pytest.approx(10 ** 2.5)
-    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.5) == pytest.approx(1000.0)
-    assert sample_complexity(n, [0.9, 0.5, 0.3], 0.4) == pytest.approx(10 ** 3.5)
-    # first crossing counts, even if the noisy curve comes back up
-    assert sample_complexity(n, [0.9, 0.5, 0.6], 0.55) == pytest.approx(10 ** (2 + 0.35 / 0.4))
+def test_sample_complexity_is_the_one_rule_of_stats():
+    # the former name is rnnlib.stats.samples_needed (tested in tests/test_stats.py)
+    from rnnlib import stats
 
-
-def test_sample_complexity_undefined_cases():
+    assert sample_complexity is stats.samples_needed
+    assert fit_power_law is stats.fit_power_law and fit_exponential is stats.fit_exponential
     n = [100, 300, 1000]
-    assert math.isnan(sample_complexity(n, [0.9, 0.8, 0.7], 0.5))  # never reached
-    assert math.isnan(sample_complexity(n, [0.4, 0.3, 0.2], 0.5))  # below the grid already
-    assert sample_complexity(n, [0.9, np.nan, 0.3], 0.6) == pytest.approx(10 ** (2 + 0.5))  # NaN skipped
-    with pytest.raises(ValueError, match="increasing"):
-        sample_complexity([300, 100], [0.9, 0.3], 0.5)
-    with pytest.raises(ValueError, match="shape"):
-        sample_complexity([100, 300], [0.9], 0.5)
-    with pytest.raises(ValueError, match="target must be > 0"):
-        sample_complexity([100, 300], [0.9, 0.3], -1.0)
-
-
-def test_power_law_fit_recovers_exponent_and_standard_error():
-    L = np.array([5.0, 10.0, 20.0, 40.0])
-    exact = fit_power_law(L, 7.0 * L ** 1.6)
-    assert exact.exponent == pytest.approx(1.6) and exact.prefactor == pytest.approx(7.0)
-    assert exact.exponent_se == pytest.approx(0.0, abs=1e-9) and exact.n_points == 4
-    rng = np.random.default_rng(0)
-    y = 7.0 * L ** 1.6 * 10 ** rng.normal(0, 0.05, size=4)
-    fit = fit_power_law(L, y)
-    # the OLS standard error agrees with numpy's covariance of the slope
-    _, cov = np.polyfit(np.log10(L), np.log10(y), 1, cov="unscaled")
-    resid = np.log10(y) - np.polyval(np.polyfit(np.log10(L), np.log10(y), 1), np.log10(L))
-    assert fit.exponent_se == pytest.approx(math.sqrt(cov[0, 0] * (resid @ resid) / 2))
-    assert np.allclose(fit(L), fit.prefactor * L ** fit.exponent)
-    # NaN points are left out; two points give no standard error
-    two = fit_power_law([5, 10, 20], [10.0, np.nan, 40.0])
-    assert two.exponent == pytest.approx(1.0) and math.isnan(two.exponent_se)
-    with pytest.raises(ValueError, match="at least two"):
-        fit_power_law([5, 10], [np.nan, 3.0])
-
-
-def test_exponential_fit():
-    L = np.array([5.0, 10.0, 20.0, 40.0])
-    fit = fit_exponential(L, 3.0 * 10 ** (0.45 * L))
-    assert fit.rate == pytest.approx(0.45) and fit.prefactor == pytest.approx(3.0)
-    # a power law is curved on semi-log axes: the exponential fit leaves residuals
-    assert fit_exponential(L, L ** 2).residual_rms > 0.1
+    assert math.isinf(sample_complexity(n, [0.9, 0.8, 0.7], 0.5))   # never reached: N* > N_max
+    assert math.isnan(sample_complexity(n, [0.4, 0.3, 0.2], 0.5))   # N* <= N_min, not extrapolated
 
 
 def _synthetic_curves(exponent=1.5, noise=0.02, seeds=5, seed=0):
@@ -231,7 +191,10 @@ def test_width_figures_and_live_run(tmp_path):
 
 
 def test_length_design_is_chapter5s_grid():
+    from rnnlib import tasks
     from rnnlib.generalization import length_design, steps_for_length
+
+    assert length_design is tasks.length_design and steps_for_length is tasks.steps_for_length
 
     for fast in (False, True):
         d = length_design(fast)

@@ -1,0 +1,328 @@
+"""The claims ledger's measurements (chapter 8; paper.md sections 3.1, 4.3, 5 and 9).
+
+Each ``measure_*`` returns the dict of numbers one row's verdict rule reads
+(:mod:`rnnlib.ledger`).  The rows that summarize an experiment a chapter runs take that
+chapter's *results* and do not re-run anything; chapter 8 obtains them from the chapter's design in
+:mod:`rnnlib.tasks`, through the sweep engine's cache where the chapter caches them:
+
+===================  =====================================  ========================================
+row                  measure takes                          design (chapter)
+===================  =====================================  ========================================
+length               SGD results of the ``L x N x seed``    :func:`rnnlib.tasks.length_design` (5)
+width                SGD results at several ``m``           :func:`rnnlib.tasks.width_design` (5)
+pseudo, lazy         one run and its pseudo-network tracker :func:`rnnlib.tasks.sgd_design` (4)
+interference         :class:`~rnnlib.interference.InterferenceResult` s
+                                                            :func:`rnnlib.tasks.interference_design` (6)
+random features      SGD results carrying the baselines     :func:`rnnlib.tasks.baselines_design` (7)
+===================  =====================================  ========================================
+
+The other rows are cheap probes of a network at initialization or of the concept class, computed
+here: forward stability and backward coherence (chapter 3, paper.md sections 5.1-5.2), the class's definition
+and additivity (chapter 2, section 3.1), input normalization (section 2.4) and the theory's scales
+(section 4.1).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from . import theory
+from ._checks import check_int
+from .backward import backward_maps
+from .concept import AdditiveConcept
+from .experiment import ExperimentConfig, ExperimentResult
+from .forward import forward_stability
+from .generalization import learning_curves, n_star
+from .interference import InterferenceResult
+from .patterns import flips_versus_eps_x
+from .pseudo_network import PseudoNetworkTracker
+from .rnn import ElmanRNN
+from .stats import fit_exponential, fit_power_law
+from .tasks import BOOK_TASK, steps_for_length, with_step_budget
+from .tokens import embed, sample_tokens
+
+__all__ = ["length_sweep_configs", "width_sweep_configs", "measure_length_dependence", "measure_width_dependence",
+           "measure_pseudo_network", "measure_forward_stability", "measure_coherence", "measure_interference",
+           "measure_two_layer_class", "measure_additivity", "measure_normalization", "measure_theory_scales",
+           "measure_lazy", "measure_random_features"]
+
+
+def _results(name: str, runs) -> list:
+    runs = [r for r in runs if r is not None]
+    if not runs:
+        raise ValueError(f"{name} must hold at least one result")
+    for r in runs:
+        if not isinstance(r, ExperimentResult):
+            hint = " (sweep the design's configs first: rnnlib.sweep(design.configs()))" \
+                if isinstance(r, ExperimentConfig) else ""
+            raise TypeError(f"{name} must hold ExperimentResult objects, got {type(r).__name__}{hint}")
+    return runs
+
+
+# -- sweeps (kept for callers of the former ledger; the chapters use rnnlib.tasks) -----------------
+
+def length_sweep_configs(lengths: Sequence[int], n_values: Sequence[int], seeds: Sequence[int], *,
+                         width: int, steps_at_10: int, n_test: int, base: ExperimentConfig = BOOK_TASK
+                         ) -> list[ExperimentConfig]:
+    """An ``N*(L)`` grid like chapter 5's: every ``L x N x seed`` with ``steps_for_length(L)`` SGD steps."""
+    width = check_int("width", width, minimum=1)
+    steps_at_10 = check_int("steps_at_10", steps_at_10, minimum=1)
+    n_test = check_int("n_test", n_test, minimum=2)
+    cfgs = [with_step_budget(base.replace(length=check_int("length", L, minimum=2), width=width,
+                                          n_train=check_int("n_train", N, minimum=1), seed=s, n_test=n_test),
+                             steps_for_length(L, steps_at_10))
+            for L in lengths for N in n_values for s in seeds]
+    if not cfgs:
+        raise ValueError("lengths, n_values and seeds must each list at least one value")
+    return cfgs
+
+
+def width_sweep_configs(widths: Sequence[int], *, length: int, n_train: int, seeds: Sequence[int],
+                        steps_at_10: int, n_test: int, base: ExperimentConfig = BOOK_TASK
+                        ) -> list[ExperimentConfig]:
+    """Test error versus ``m`` at fixed ``N`` (one slice of chapter 5's E6)."""
+    cfgs = [with_step_budget(base.replace(length=check_int("length", length, minimum=2),
+                                          width=check_int("width", m, minimum=1),
+                                          n_train=check_int("n_train", n_train, minimum=1), seed=s,
+                                          n_test=check_int("n_test", n_test, minimum=2)),
+                             steps_for_length(length, steps_at_10))
+            for m in widths for s in seeds]
+    if not cfgs:
+        raise ValueError("widths and seeds must each list at least one value")
+    return cfgs
+
+
+# -- rows read from the chapters' results ---------------------------------------------------------
+
+def measure_length_dependence(runs: Sequence[ExperimentResult], target: float) -> dict:
+    """``N*(L)`` of chapter 5's runs and its power-law and exponential fits.
+
+    Args:
+        runs: results of :meth:`rnnlib.tasks.LengthDesign.configs` (every ``L x N x seed``).
+        target: the standardized test error that defines ``N*`` (:mod:`rnnlib.stats` states the rule
+            at the edges of the grid).
+
+    Returns:
+        ``lengths``, ``n_values``, ``mean_error`` ``(L, N)``, ``n_star`` (NaN or inf outside the grid),
+        ``target``, ``runs``, and with at least two finite ``N*``: ``exponent``, ``exponent_se``,
+        ``rate`` (log10 N* per unit L), ``rms_power``, ``rms_exp``, ``fit``, ``exp_fit`` (else NaN).
+    """
+    runs = _results("runs", runs)
+    curves = learning_curves(runs, by="length", x="n_train", metric="test_mse")
+    ns = n_star(curves, target)
+    out = {"lengths": curves.groups.astype(float), "n_values": curves.x.astype(float),
+           "mean_error": curves.mean(), "n_star": ns, "target": float(target), "runs": runs,
+           "exponent": math.nan, "exponent_se": math.nan, "rate": math.nan, "rms_power": math.nan,
+           "rms_exp": math.nan}
+    if np.isfinite(ns).sum() >= 2:
+        p = fit_power_law(curves.groups.astype(float), ns)
+        e = fit_exponential(curves.groups.astype(float), ns)
+        out.update(exponent=p.exponent, exponent_se=p.exponent_se, rate=e.rate, rms_power=p.residual_rms,
+                   rms_exp=e.residual_rms, fit=p, exp_fit=e)
+    return out
+
+
+def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | None = None) -> dict:
+    """Mean test error per width at one ``N`` of chapter 5's width runs; ``ratio`` = widest / narrowest.
+
+    Args:
+        runs: results of :meth:`rnnlib.tasks.WidthDesign.configs` (or any runs at several widths).
+        n_train: the ``N`` compared; default the largest ``N`` trained at every width (as chapter 5).
+
+    Returns:
+        ``widths``, ``test_mse`` (mean over seeds, per width), ``ratio``, ``test_mse_at_init``, ``n_train``.
+    """
+    runs = _results("runs", runs)
+    widths = sorted({r.config.width for r in runs})
+    if len(widths) < 2:
+        raise ValueError(f"runs must hold at least two widths (a trend in m is measured), got {widths}")
+    common = set.intersection(*({r.config.n_train for r in runs if r.config.width == m} for m in widths))
+    if n_train is None:
+        if not common:
+            raise ValueError("no sample size N is trained at every width; pass n_train")
+        n_train = max(common)
+    elif n_train not in common:
+        raise ValueError(f"n_train must be trained at every width, one of {sorted(common)}, got {n_train}")
+    at = [r for r in runs if r.config.n_train == n_train]
+    err = np.array([np.mean([r.test_mse for r in at if r.config.width == m]) for m in widths])
+    return {"widths": np.array(widths, dtype=float), "test_mse": err, "ratio": float(err[-1] / err[0]),
+            "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])), "n_train": int(n_train)}
+
+
+def measure_pseudo_network(result: ExperimentResult, tracker: PseudoNetworkTracker) -> dict:
+    """The pseudo-network's relative error at the end of one run (chapter 4's, at one width).
+
+    Args:
+        result: :func:`rnnlib.run_experiment` ``(cfg, callback=tracker)``.
+        tracker: the :class:`~rnnlib.pseudo_network.PseudoNetworkTracker` that followed it.
+
+    Returns:
+        ``relative_error`` (last record), the lazy-regime numbers of the run (``relative_move`` =
+        ``||W_T - W_0||_F / ||W_0||_F``, ``w_displacement``, ``w_init_norm``, ``pattern_flips``), its errors,
+        ``width``, ``length``, ``lr`` and ``output_scale``.
+    """
+    if not isinstance(result, ExperimentResult):
+        raise TypeError(f"result must be an ExperimentResult, got {type(result).__name__}")
+    if not isinstance(tracker, PseudoNetworkTracker) or not tracker.relative_error:
+        raise TypeError(f"tracker must be the PseudoNetworkTracker of the run, got {tracker!r:.80}")
+    cfg = result.config
+    return {"relative_error": float(tracker.relative_error[-1]),
+            "relative_move": result.w_displacement / result.w_init_norm, "w_displacement": result.w_displacement,
+            "w_init_norm": result.w_init_norm, "pattern_flips": result.pattern_flips, "test_mse": result.test_mse,
+            "test_mse_at_init": result.test_mse_at_init, "width": cfg.width, "length": cfg.length,
+            "lr": result.lr, "output_scale": cfg.output_scale}
+
+
+def measure_interference(results: Sequence[InterferenceResult]) -> dict:
+    """Interference between positions (chapter 6's E14) from its results, mean over seeds per width.
+
+    Returns ``widths``, ``ratio`` (per width: rms move of the other positions' predictions per unit
+    of move at ``j0``), ``moved_at_target`` (per width), ``pair`` and ``length``.
+    """
+    results = list(results)
+    if not results or not all(isinstance(r, InterferenceResult) for r in results):
+        raise TypeError("results must be a non-empty list of InterferenceResult")
+    widths = sorted({r.config.width for r in results})
+    if len(widths) < 2:
+        raise ValueError(f"results must hold at least two widths (a trend in m is measured), got {widths}")
+    by = {m: [r for r in results if r.config.width == m] for m in widths}
+    return {"widths": np.array(widths, dtype=float), "ratio": np.array([np.mean([r.ratio for r in by[m]])
+                                                                        for m in widths]),
+            "moved_at_target": np.array([np.mean([r.moved_at_target for r in by[m]]) for m in widths]),
+            "pair": tuple(results[0].pair), "length": results[0].config.length}
+
+
+def measure_lazy(pseudo: dict) -> dict:
+    """The lazy-regime numbers of the :func:`measure_pseudo_network` run."""
+    return {k: pseudo[k] for k in ("relative_move", "w_displacement", "w_init_norm", "pattern_flips")}
+
+
+def measure_random_features(runs: Sequence[ExperimentResult], length: int | None = None) -> dict:
+    """SGD on W against random features (B-only ridge on the initial hidden states, chapter 7).
+
+    ``runs`` are chapter 7's sweep entries (:func:`rnnlib.tasks.baselines_design`, swept with the
+    ``measure`` hook :func:`rnnlib.baselines.measure_baselines` or
+    :func:`rnnlib.baselines.measure_random_features`): each carries the baseline's test error in
+    ``extras["random_features"]``, fitted on the data of that very run.  ``length`` selects one
+    length (default: the runs must share one).  Returns per run ``n_train``, ``sgd`` and ``rf`` test
+    errors and ``rel`` = mean((rf - sgd) / sgd), positive when SGD on W is better.
+    """
+    runs = _results("runs", runs)
+    lengths = sorted({r.config.length for r in runs})
+    if length is None:
+        if len(lengths) != 1:
+            raise ValueError(f"runs hold several lengths {lengths}; pass length")
+        length = lengths[0]
+    length = check_int("length", length, minimum=1)
+    chosen = [r for r in runs if r.config.length == length]
+    if not chosen:
+        raise ValueError(f"runs hold no run at length {length}; lengths are {lengths}")
+    if any("random_features" not in r.extras for r in chosen):
+        raise ValueError("runs must carry extras['random_features']: sweep them with "
+                         "measure=rnnlib.baselines.measure_baselines (as chapter 7 does)")
+    sgd = np.array([r.test_mse for r in chosen])
+    rf = np.array([r.extras["random_features"] for r in chosen])
+    return {"length": length, "n_train": np.array([r.config.n_train for r in chosen], dtype=float),
+            "sgd": sgd, "rf": rf, "rel": float(np.mean((rf - sgd) / sgd))}
+
+
+# -- probes computed here ------------------------------------------------------------------------
+
+def measure_forward_stability(width: int, length: int, seeds: Sequence[int] = range(4), *, n: int = 16) -> dict:
+    """Hidden-state growth ``max_l ||h_l|| / ||h_1||`` (median over seeds) versus ``L log10 ||W||_2``."""
+    fs = forward_stability(width, length, seeds, n=n)
+    typ = fs.typical  # (k, L)
+    growth = np.log10(typ.max(axis=1) / typ[:, 0])
+    return {"width": width, "length": length, "median_max_norm": float(np.median(typ.max(axis=1))),
+            "log10_growth": float(np.median(growth)),
+            "log10_norm_product": float(length * np.median(np.log10(fs.spectral)))}
+
+
+def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0) -> dict:
+    """Mean off-diagonal ``|cos|`` of the backward maps of a random RNN, against ``1/sqrt(m)``."""
+    width = check_int("width", width, minimum=2)
+    model = ElmanRNN(9, width, seed=seed)
+    x = embed(sample_tokens(n, length, 8, seed=seed), 0.3)
+    coh = backward_maps(model, x).coherence()
+    return {"width": width, "length": length, "coherence": coh["all"],
+            "inv_sqrt_m": 1.0 / math.sqrt(width), "ratio": coh["all"] * math.sqrt(width)}
+
+
+def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
+                            seed: int = 0) -> dict:
+    """The concept class's definition check (paper.md section 3.1).
+
+    Builds an :class:`~rnnlib.concept.AdditiveConcept` with ``labels="all"`` and evaluates, by an
+    independent loop, ``F*_j = sum_{i<=j} sum_r b*_{ijr} phi(<w*_{ijr}, x*_i>)``: a sum over earlier
+    tokens of two-layer networks with ``p = hidden`` smooth units.  Returns the largest absolute
+    difference (``max_diff``) and the largest change of ``F*_j`` when a *later* token is redrawn
+    (``future_change``); both vanish when the class is what the paper defines.
+    """
+    c = AdditiveConcept(length, token_dim, hidden, phi="sin(3z)", labels="all", seed=seed)
+    xs = sample_tokens(n, length, token_dim, seed=seed)
+    phi = c.phis[0]
+    ref = np.zeros((n, length))
+    for j in range(2, length + 1):
+        for i in range(2, j + 1):
+            for r in range(hidden):
+                ref[:, j - 1] += c.b[i - 1, j - 1, r, 0] * phi(xs[:, i - 2] @ c.w[i - 1, j - 1, r, 0])
+    got = c(xs)[..., 0]
+    # redraw the tokens after position j0 and check F*_j for j <= j0 does not move
+    j0 = length // 2
+    other = sample_tokens(n, length, token_dim, seed=seed + 1)
+    mixed = xs.copy()
+    mixed[:, j0 - 1:] = other[:, j0 - 1:]
+    change = np.abs(c(mixed)[:, :j0, 0] - got[:, :j0]).max()
+    return {"max_diff": float(np.abs(got - ref).max()), "future_change": float(change),
+            "hidden": hidden, "length": length}
+
+
+def measure_additivity(length: int = 6, token_dim: int = 8, *, n: int = 64, seed: int = 0) -> dict:
+    """The mixed difference of ``F*_L`` in two positions ``a < b`` (zero for an additive target).
+
+    ``F(x_a', x_b') - F(x_a', x_b) - F(x_a, x_b') + F(x_a, x_b)``: the class cannot express any
+    interaction between two tokens.  Returns its largest absolute value and, for scale, the
+    largest single-token change ``|F(x_a') - F(x_a)|``.
+    """
+    c = AdditiveConcept(length, token_dim, 2, phi="sin(3z)", labels="last", seed=seed)
+    x = sample_tokens(n, length, token_dim, seed=seed)
+    y = sample_tokens(n, length, token_dim, seed=seed + 1)
+    a, b = 0, length - 2
+
+    def swap(*pos):
+        z = x.copy()
+        for p in pos:
+            z[:, p] = y[:, p]
+        return c(z)[:, -1, 0]
+
+    mixed = swap(a, b) - swap(a) - swap(b) + c(x)[:, -1, 0]
+    return {"mixed": float(np.abs(mixed).max()), "single": float(np.abs(swap(a) - c(x)[:, -1, 0]).max())}
+
+
+def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, seed: int = 0,
+                          eps_small: float = 0.3, eps_large: float = 1.0) -> dict:
+    """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
+
+    The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
+    ``eps_x`` (paper.md section 2.4); this returns the largest deviation of the sampled tokens from that
+    normalization and the fraction of ReLU patterns two random sequences do not share at
+    ``eps_small`` and ``eps_large``.
+    """
+    xs = sample_tokens(n, length, 8, seed=seed)
+    other = sample_tokens(n, length, 8, seed=seed + 1)
+    dev = max(float(np.abs(np.linalg.norm(xs, axis=-1) - 1).max()), float(np.abs(xs[..., -1] - 0.5).max()))
+    flips = flips_versus_eps_x(ElmanRNN(9, width, seed=seed), xs, other, [eps_small, eps_large]).mean(axis=1)
+    return {"norm_deviation": dev, "flips_small": float(flips[0]), "flips_large": float(flips[1]),
+            "eps_small": eps_small, "eps_large": eps_large}
+
+
+def measure_theory_scales(length: int, width: int, *, eps: float = 0.1, cfg: ExperimentConfig = BOOK_TASK) -> dict:
+    """The theorem's ``lambda`` and ``eta`` against the practical ones of ``cfg`` at the same ``L, m``."""
+    cfg = cfg.replace(length=length, width=width)
+    lam_t = theory.theory_output_scale(eps, length, width)
+    eta_t = theory.theory_step_size(eps, length, width)
+    return {"lambda_theory": lam_t, "eta_theory": eta_t, "lambda_practical": cfg.output_scale,
+            "eta_practical": cfg.step_size, "log10_lambda_gap": math.log10(cfg.output_scale / lam_t),
+            "log10_eta_gap": math.log10(cfg.step_size / eta_t), "eps": eps}

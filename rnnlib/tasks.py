@@ -1,0 +1,303 @@
+"""The book's task and every chapter's design, in one place (chapters 4-8; paper.md sections 2.4-2.6, 4.1, 9).
+
+:data:`BOOK_TASK` is the one task the book studies: a length-10 sequence of unit tokens scaled by
+``eps_x = 0.3`` (paper.md section 2.4), the additive target with ``phi = sin(3z)`` at the last
+position (section 3.1), an Elman RNN of width 256 with output scale ``lambda = 0.3``, SGD on ``W``
+alone with the practical step size ``c / (lambda^2 L m)``, ``c = 2``, and tail averaging of the
+last half of the iterates (the theorem's guarantee is for an average of iterates, section 4).
+Every chapter's design is derived from it with ``.replace(...)``, so two chapters that compare
+methods, or read each other's runs, train on the same task and data.
+
+Each design function takes ``fast`` (``True``/``False``; ``None`` reads ``RNNLIB_FAST`` now,
+:mod:`rnnlib.profile`) and returns a frozen design whose ``configs()`` lists its runs:
+
+==========================  ===========  ============================================================
+design                      chapter      what it runs
+==========================  ===========  ============================================================
+:func:`sgd_design`          4 (and 8)    SGD on W at several widths, followed by a pseudo-network
+:func:`length_design`       5 (and 8)    ``N*(L)``: every ``L x N x seed`` (E5)
+:func:`width_design`        5 (and 8)    test error versus ``m`` at the shortest ``L`` (E6)
+:func:`complexity_design`   5            test error versus the target's ``phi`` (E9)
+:func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
+:func:`interference_design` 6 (and 8)    one pair's target changed, retrained (E14)
+:func:`baselines_design`    7 (and 8)    SGD on W against the baselines on chapter 5's task
+==========================  ===========  ============================================================
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ._checks import check_int
+from .experiment import ExperimentConfig
+from .profile import is_fast
+
+__all__ = ["BOOK_TASK", "book_task", "steps_for_length", "with_step_budget", "SGDDesign", "sgd_design",
+           "LengthDesign", "length_design", "WidthDesign", "width_design", "ComplexityDesign",
+           "complexity_design", "single_position_sgd", "InterferenceDesign", "interference_design",
+           "BaselinesDesign", "baselines_design"]
+
+# Every field spelled out: this is the task whatever ExperimentConfig's defaults are.
+BOOK_TASK = ExperimentConfig(length=10, width=256, n_train=1000, n_test=2000, token_dim=8, phi="sin(3z)",
+                             hidden=1, output_dim=1, eps_x=0.3, output_scale=0.3, lr=None, lr_scale=2.0,
+                             epochs=30, batch_size=32, average=0.5, trained="W", labels="last",
+                             include_current=True, noise_std=0.0)
+
+
+def _fast(fast: bool | None) -> bool:
+    if fast is None:
+        return is_fast()
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast must be True, False or None, got {fast!r}")
+    return fast
+
+
+def book_task(fast: bool | None = None) -> ExperimentConfig:
+    """:data:`BOOK_TASK` in the full profile; in the fast one a width of 64 and 400 test sequences."""
+    return BOOK_TASK.replace(width=64, n_test=400) if _fast(fast) else BOOK_TASK
+
+
+def steps_for_length(length: int, steps_at_10: int) -> int:
+    """SGD steps for length ``L``: ``steps_at_10 * max(1, L / 10)``.
+
+    The practical step size ``c / (lambda^2 L m)`` shrinks like ``1/L`` while each of the ``L - 1``
+    token terms of the target carries ``1/(L-1)`` of its variance, so the number of steps must
+    grow like ``L``; below ``L = 10`` the budget is not reduced (short sequences are not cheaper
+    to fit per step).
+    """
+    length = check_int("length", length, minimum=1)
+    steps_at_10 = check_int("steps_at_10", steps_at_10, minimum=1)
+    return int(round(steps_at_10 * max(1.0, length / 10.0)))
+
+
+def with_step_budget(cfg: ExperimentConfig, steps: int) -> ExperimentConfig:
+    """``cfg`` with ``epochs`` set so that SGD takes at least ``steps`` steps on ``cfg.n_train`` samples."""
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
+    steps = check_int("steps", steps, minimum=1)
+    per_epoch = math.ceil(cfg.n_train / cfg.batch_size)
+    return cfg.replace(epochs=max(1, math.ceil(steps / per_epoch)))
+
+
+# -- chapter 4 ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SGDDesign:
+    """Chapter 4: SGD on ``W`` at several widths, each followed by a pseudo-network tracker.
+
+    Attributes:
+        base: the run at ``theory_width`` (a short budget: the widest network dominates the cost).
+        widths: the widths ``m`` of the lazy-regime sweep.
+        theory_width: the width of the theory-versus-practice run (and of the ledger's row).
+        n_probe: test sequences on which the pseudo-network is compared.
+    """
+
+    base: ExperimentConfig
+    widths: tuple
+    theory_width: int
+    n_probe: int
+
+    def configs(self) -> list[ExperimentConfig]:
+        """One run per width, narrowest first."""
+        return [self.base.replace(width=m) for m in self.widths]
+
+
+def sgd_design(fast: bool | None = None) -> SGDDesign:
+    """Chapter 4's :class:`SGDDesign`: the book task with a modest budget.
+
+    The runs follow the iterate SGD takes (``average=0``): the tracker records the trajectory, and
+    the final ``W`` is the one whose displacement and pseudo-network error it reports.
+    """
+    f = _fast(fast)
+    base = BOOK_TASK.replace(n_train=300 if f else 400, n_test=200 if f else 500, epochs=10 if f else 12,
+                             eval_every=5 if f else 3, average=0.0)
+    widths = (64, 256, 1024) if f else (64, 128, 256, 512, 1024, 2048)
+    return SGDDesign(base, widths, 256, 128)
+
+
+# -- chapter 5 ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class LengthDesign:
+    """Chapter 5's main experiment (paper.md section 9, E5): SGD on ``W`` for every ``L x N x seed``.
+
+    Attributes:
+        base: the config every run starts from (width, token size, scales, step size, averaging).
+        lengths: the sequence lengths ``L``.
+        n_grid: ``{L: sample sizes N}``, a window around each ``N*(L)``.
+        seeds: the seeds (each draws its own data, initialization and batch order).
+        steps_at_10: SGD steps at ``L <= 10``; :func:`steps_for_length` scales them with ``L``.
+        target: the standardized test error that defines ``N*``.
+    """
+
+    base: ExperimentConfig
+    lengths: tuple
+    n_grid: dict
+    seeds: tuple
+    steps_at_10: int
+    target: float
+
+    def config(self, length: int, n_train: int, seed: int, *, steps_factor: int = 1) -> ExperimentConfig:
+        """One run: ``base`` at ``L, N, seed`` with ``steps_factor`` times the budget of ``L``."""
+        cfg = self.base.replace(length=length, n_train=n_train, seed=seed)
+        return with_step_budget(cfg, steps_factor * steps_for_length(length, self.steps_at_10))
+
+    def configs(self) -> list[ExperimentConfig]:
+        """Every run of the design, ``L`` outermost, then ``N``, then the seed."""
+        return [self.config(L, N, s) for L in self.lengths for N in self.n_grid[L] for s in self.seeds]
+
+
+def length_design(fast: bool | None = None) -> LengthDesign:
+    """Chapter 5's :class:`LengthDesign` for the full profile, or the fast one (``RNNLIB_FAST=1``).
+
+    Args:
+        fast: ``True``/``False`` to choose the profile; ``None`` reads ``RNNLIB_FAST`` now.
+    """
+    f = _fast(fast)
+    base = book_task(f)
+    if f:
+        return LengthDesign(base, (4, 8, 16), {4: (10, 30, 100, 300), 8: (30, 100, 300), 16: (300, 1000, 3000)},
+                            (0, 1), 400, 0.6)
+    return LengthDesign(base, (5, 10, 20, 40),
+                        {5: (30, 100, 300, 1000, 3000), 10: (30, 100, 300, 1000, 3000), 20: (300, 1000, 3000),
+                         40: (1000, 3000, 10000)}, (0, 1, 2), 1000, 0.5)
+
+
+@dataclass(frozen=True, eq=False)
+class WidthDesign:
+    """Chapter 5's width experiment (E6): test error versus ``m`` at one length.
+
+    Attributes:
+        base: the config (chapter 5's base).
+        length: ``L`` (chapter 5's shortest).
+        plan: ``{m: (sample sizes N, seeds)}``; fewer at the widest, most expensive, networks.
+        steps_at_10: chapter 5's budget.
+    """
+
+    base: ExperimentConfig
+    length: int
+    plan: dict
+    steps_at_10: int
+
+    @property
+    def widths(self) -> list[int]:
+        return sorted(self.plan)
+
+    def configs(self) -> list[ExperimentConfig]:
+        """Every run, by width, then ``N``, then seed."""
+        steps = steps_for_length(self.length, self.steps_at_10)
+        return [with_step_budget(self.base.replace(length=self.length, width=m, n_train=N, seed=s), steps)
+                for m, (Ns, seeds) in self.plan.items() for N in Ns for s in seeds]
+
+
+def width_design(fast: bool | None = None) -> WidthDesign:
+    """Chapter 5's :class:`WidthDesign` (the ledger's width row reads the same runs)."""
+    f = _fast(fast)
+    main = length_design(f)
+    if f:
+        plan = {32: ((10, 30, 100), (0, 1)), 64: ((10, 30, 100), (0, 1)), 128: ((10, 30, 100), (0, 1))}
+    else:
+        plan = {128: ((30, 100, 300), (0, 1, 2)), 256: ((30, 100, 300), (0, 1, 2)),
+                512: ((30, 100, 300), (0, 1, 2)), 1024: ((30, 100), (0,)), 2048: ((30, 100), (0,))}
+    return WidthDesign(main.base, main.lengths[0], plan, main.steps_at_10)
+
+
+@dataclass(frozen=True, eq=False)
+class ComplexityDesign:
+    """Chapter 5's complexity experiment (E9): the same task with other functions ``phi``."""
+
+    base: ExperimentConfig
+    phis: tuple
+    length: int
+    n_train: int
+    seeds: tuple
+    steps_at_10: int
+
+    def configs(self) -> list[ExperimentConfig]:
+        """Every run, by ``phi``, then seed."""
+        steps = steps_for_length(self.length, self.steps_at_10)
+        return [with_step_budget(self.base.replace(length=self.length, n_train=self.n_train, phi=p, seed=s), steps)
+                for p in self.phis for s in self.seeds]
+
+
+def complexity_design(fast: bool | None = None) -> ComplexityDesign:
+    """Chapter 5's :class:`ComplexityDesign`."""
+    f = _fast(fast)
+    main = length_design(f)
+    return ComplexityDesign(main.base, ("z", "z^2", "z^3", "sin(3z)", "cos(3z)-1", "exp(z)-1", "tanh(4z)"),
+                            4 if f else 5, 30 if f else 100, main.seeds, main.steps_at_10)
+
+
+# -- chapter 6 ---------------------------------------------------------------------------------
+
+def single_position_sgd(fast: bool | None = None) -> ExperimentConfig:
+    """Chapter 6's SGD-on-W run against one-position targets: the book task with 1000 test sequences."""
+    f = _fast(fast)
+    return with_step_budget(BOOK_TASK.replace(width=128 if f else 256, n_test=1000), 600 if f else 1000)
+
+
+@dataclass(frozen=True, eq=False)
+class InterferenceDesign:
+    """Chapter 6's interference experiment (E14): one pair's target changed, retrained from ``W_0``.
+
+    Attributes:
+        base: all positions labelled; ``widths`` and ``seeds`` vary.
+        widths, seeds: the grid; pair: ``(i0, j0)``, the changed term.
+    """
+
+    base: ExperimentConfig
+    widths: tuple
+    seeds: tuple
+    pair: tuple
+
+    def configs(self) -> list[ExperimentConfig]:
+        """Every run, by width, then seed."""
+        return [self.base.replace(width=m, seed=s) for m in self.widths for s in self.seeds]
+
+
+def interference_design(fast: bool | None = None) -> InterferenceDesign:
+    """Chapter 6's :class:`InterferenceDesign` (the ledger's interference row runs the same).
+
+    Every position is labelled, ``L = 8``, and the step constant is ``c = 0.3`` with the last
+    iterate: two networks trained on targets that differ in one pair are compared output by
+    output, and a smaller step keeps both close to ``W_0`` where the argument applies.
+    """
+    f = _fast(fast)
+    base = BOOK_TASK.replace(length=8, labels="all", n_train=300 if f else 1000, n_test=300 if f else 1000,
+                             epochs=30, lr_scale=0.3, average=0.0)
+    return InterferenceDesign(base, (64, 128, 256) if f else (128, 256, 512, 1024), (0,) if f else (0, 1), (3, 6))
+
+
+# -- chapter 7 ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class BaselinesDesign:
+    """Chapter 7's comparison: SGD on ``W`` and the baselines on chapter 5's task and data.
+
+    The runs are chapter 5's at one of its lengths (same step size, budget and averaging), so
+    every method sees the same task, the same data and the same test set.
+    """
+
+    base: ExperimentConfig
+    n_grid: tuple
+    seeds: tuple
+    steps_at_10: int
+
+    def config(self, n_train: int, seed: int) -> ExperimentConfig:
+        return with_step_budget(self.base.replace(n_train=n_train, seed=seed),
+                                steps_for_length(self.base.length, self.steps_at_10))
+
+    def grid(self) -> dict:
+        """``{(N, seed): config}``."""
+        return {(N, s): self.config(N, s) for N in self.n_grid for s in self.seeds}
+
+    def configs(self) -> list[ExperimentConfig]:
+        return list(self.grid().values())
+
+
+def baselines_design(fast: bool | None = None) -> BaselinesDesign:
+    """Chapter 7's :class:`BaselinesDesign` (the ledger's random-features row reads the same runs)."""
+    f = _fast(fast)
+    main = length_design(f)
+    return BaselinesDesign(main.base.replace(length=main.lengths[1]), (100, 300, 1000) if f else (300, 1000, 3000),
+                           (0,) if f else (0, 1), main.steps_at_10)
