@@ -13,6 +13,10 @@ the start token; arrays index them 0..L-1.
 Index convention (recalled, not quoted, so it is a parameter): with
 ``include_current=True`` the sum runs over ``i = 2..j`` (the current token
 counts); with ``False`` over ``i = 2..j-1``.
+
+The directions ``w*`` are uniform on the unit sphere by default; ``direction="orthogonal_to_constant"``
+draws them orthogonal to the tokens' constant coordinate, so that an even ``phi`` leaves no part of the
+target that is linear in the tokens (chapter 5's headline target, :mod:`rnnlib.linear_share`).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import as_array, check_choice, check_float, check_int
+from .linear_share import DIRECTIONS, term_mean
 from .smooth import SmoothFunction, smooth_function
 
 __all__ = ["AdditiveConcept"]
@@ -45,18 +50,24 @@ class AdditiveConcept:
         noise_std: standard deviation of the Gaussian label noise of :meth:`labels_for`
             (so ``OPT ~ noise_std^2`` under squared loss).
         seed: seed of the random draws.
+        direction: law of the unit directions ``w*``: ``"sphere"`` (uniform) or
+            ``"orthogonal_to_constant"`` (uniform with last coordinate 0, so ``<w*, x*>`` has mean 0 and
+            an even ``phi`` has no linear part; the other draws are the same as with ``"sphere"``).
+        center: subtract from every term its mean ``E[phi(<w*, x*>)]`` over the tokens (exact, from
+            :func:`rnnlib.linear_share.term_mean`), so every term and ``F*`` have mean 0.
 
     Attributes:
         w: unit directions, shape ``(L, L, p, d, token_dim)`` indexed ``[i-1, j-1, r, s]``.
         b: coefficients, shape ``(L, L, p, d)`` (0 outside the summation range).
         phi_index: which of :attr:`phis` each term uses, shape ``(L, L, p, d)``.
         labelled: boolean mask over positions, shape ``(L,)``.
+        offset: the subtracted term means, shape ``(L, L, p, d)`` (0 unless ``center``).
     """
 
     def __init__(self, length: int, token_dim: int, hidden: int = 1, output_dim: int = 1, *,
                  phi="sin(3z)", labels: str = "last", include_current: bool = True,
                  coef: str = "uniform", normalize: bool = True, noise_std: float = 0.0,
-                 seed: int = 0):
+                 seed: int = 0, direction: str = "sphere", center: bool = False):
         self.length = check_int("length", length, minimum=2)
         self.token_dim = check_int("token_dim", token_dim, minimum=2)
         self.hidden = check_int("hidden", hidden, minimum=1)
@@ -72,6 +83,10 @@ class AdditiveConcept:
         self.normalize = bool(normalize)
         self.noise_std = check_float("noise_std", noise_std, nonnegative=True)
         self.seed = check_int("seed", seed, minimum=0)
+        self.direction = check_choice("direction", direction, DIRECTIONS)
+        if not isinstance(center, bool):
+            raise TypeError(f"center must be a bool, got {center!r}")
+        self.center = center
         if isinstance(phi, (str, SmoothFunction)):
             phis: Sequence = [phi]
         elif isinstance(phi, Sequence) and len(phi) > 0:
@@ -83,6 +98,8 @@ class AdditiveConcept:
         L, p, d, t = self.length, self.hidden, self.output_dim, self.token_dim
         rng = np.random.default_rng(self.seed)
         w = rng.standard_normal((L, L, p, d, t))
+        if self.direction == "orthogonal_to_constant":
+            w[..., -1] = 0.0
         self.w = w / np.linalg.norm(w, axis=-1, keepdims=True)
         if self.coef == "uniform":
             b = rng.uniform(-1.0, 1.0, (L, L, p, d))
@@ -100,6 +117,11 @@ class AdditiveConcept:
             b = b / scale[None, :, None, None]
         self.b = b
         self.live = live
+        self.offset = np.zeros((L, L, p, d))
+        if self.center:
+            for k, f in enumerate(self.phis):
+                sel = (self.phi_index == k) & live[:, :, None, None]
+                self.offset[sel] = term_mean(f, self.w[sel])
         first = 2 if self.include_current else 3
         self.labelled = np.zeros(L, dtype=bool)
         if self.labels == "last":
@@ -111,7 +133,9 @@ class AdditiveConcept:
         names = ",".join(f.name for f in self.phis)
         return (f"AdditiveConcept(length={self.length}, token_dim={self.token_dim}, hidden={self.hidden}, "
                 f"output_dim={self.output_dim}, phi=[{names}], labels={self.labels!r}, "
-                f"include_current={self.include_current}, seed={self.seed})")
+                f"include_current={self.include_current}, seed={self.seed}"
+                + (f", direction={self.direction!r}" if self.direction != "sphere" else "")
+                + (", center=True" if self.center else "") + ")")
 
     def pair_contributions(self, x_star) -> np.ndarray:
         """Every term ``sum_r b* Phi(<w*, x*_i>)`` separately, shape ``(n, L, L, d)`` indexed ``[:, i-1, j-1, s]``."""
@@ -125,7 +149,7 @@ class AdditiveConcept:
         for k, f in enumerate(self.phis):
             sel = self.phi_index == k
             if sel.any():
-                values[:, sel] = f(z[:, sel])
+                values[:, sel] = f(z[:, sel]) - self.offset[sel]
         return np.einsum("nijrs,ijrs->nijs", values, self.b)
 
     def __call__(self, x_star) -> np.ndarray:

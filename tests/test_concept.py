@@ -68,3 +68,49 @@ def test_label_noise_gives_opt_close_to_noise_variance():
     y = c.labels_for(x, seed=1)
     opt = np.mean((y[:, -1] - c(x)[:, -1]) ** 2)
     assert opt == pytest.approx(0.04, rel=0.05)
+
+
+def test_direction_orthogonal_to_constant_keeps_the_other_draws():
+    a = rnnlib.AdditiveConcept(6, 6, labels="all", seed=3)
+    b = rnnlib.AdditiveConcept(6, 6, labels="all", seed=3, direction="orthogonal_to_constant")
+    np.testing.assert_array_equal(b.w[..., -1], 0.0)
+    np.testing.assert_allclose(np.linalg.norm(b.w, axis=-1), 1.0)
+    np.testing.assert_array_equal(a.b, b.b)
+    np.testing.assert_array_equal(a.phi_index, b.phi_index)
+    # the default is unchanged: same directions as before the option existed
+    c = rnnlib.AdditiveConcept(6, 6, labels="all", seed=3, direction="sphere", center=False)
+    np.testing.assert_array_equal(a.w, c.w)
+
+
+def test_even_target_orthogonal_to_constant_is_not_linear():
+    L, t = 6, 8
+    c = rnnlib.AdditiveConcept(L, t, phi="z^2", include_current=False, seed=2,
+                               direction="orthogonal_to_constant", center=True)
+    x = _x(20000, L, t, seed=4)
+    y = c(x)[:, -1, 0]
+    assert abs(y.mean()) < 3 * y.std() / np.sqrt(y.size)  # centred
+    F = np.column_stack([np.ones(len(x)), x[..., :-1].reshape(len(x), -1)])
+    coef, *_ = np.linalg.lstsq(F, y, rcond=None)
+    assert (F @ coef).var() / y.var() < 0.01  # in-sample fit of pure noise: about 36 / 20000
+    # on the sphere the same even target is partly linear
+    s = rnnlib.AdditiveConcept(L, t, phi="z^2", include_current=False, seed=2)
+    ys = s(x)[:, -1, 0]
+    coef, *_ = np.linalg.lstsq(F, ys, rcond=None)
+    assert (F @ coef).var() / ys.var() > 0.2
+
+
+def test_center_subtracts_each_term_mean():
+    c0 = rnnlib.AdditiveConcept(5, 6, phi=["cos(3z)", "exp(z)-1"], hidden=2, labels="all", seed=1)
+    c1 = rnnlib.AdditiveConcept(5, 6, phi=["cos(3z)", "exp(z)-1"], hidden=2, labels="all", seed=1, center=True)
+    x = _x(4, 5)
+    shift = np.einsum("ijrs,ijrs->js", c1.offset, c1.b)  # sum over terms of b * E[phi]
+    np.testing.assert_allclose(c0(x) - c1(x), np.broadcast_to(shift * c1.labelled[:, None], c0(x).shape),
+                               atol=1e-12)
+    assert np.all(c1.offset[~c1.live] == 0) and np.any(c1.offset != 0)
+
+
+def test_direction_and_center_bad_input():
+    with pytest.raises(ValueError, match="direction"):
+        rnnlib.AdditiveConcept(5, 6, direction="north")
+    with pytest.raises(TypeError, match="center"):
+        rnnlib.AdditiveConcept(5, 6, center=1)

@@ -1,0 +1,275 @@
+"""Chapter 5's headline on a task with no linear part (paper.md section 9, E5 and E7; issue 13).
+
+The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test error, against the
+length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``
+of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
+"orthogonal_to_constant"``, :mod:`rnnlib.linear_share`), without the current-token term
+(``include_current=False``), each term centred.  Every method runs on the same data:
+
+===================  =====================================================================
+``sgd_w``            the paper: SGD on ``W`` only (as :func:`rnnlib.run_experiment` trains)
+``sgd_wa``           SGD on ``W`` and ``A`` (Panigrahi & Goyal), same step size and budget
+``linear_ridge``     ridge on the raw tokens (:func:`rnnlib.baselines.linear_ridge`)
+``random_features``  ``B`` only, ridge on the initial hidden states
+``ntk_ridge``        kernel ridge with the ``W``-only tangent kernel at initialization
+===================  =====================================================================
+
+:class:`HeadlinePoint` (a frozen dataclass: an :class:`~rnnlib.experiment.ExperimentConfig`, the
+concept's ``direction`` and ``center``, and a method) is one run; :func:`run_point` maps it to a
+:class:`PointResult`.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
+``N`` shared by every ``L``, a width per ``L``, the SGD budget scaled with ``L``);
+:func:`run_design` runs them on any ``concurrent.futures.Executor``.  Statistics (``N*`` with
+bootstrap intervals, growth-law fits, the rate) are in :mod:`rnnlib.headline_stats`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ._checks import check_choice, check_int
+from .baselines import linear_ridge, ntk_ridge, random_features
+from .concept import AdditiveConcept
+from .experiment import Dataset, ExperimentConfig, derive_seed, initial_model
+from .generalization import steps_for_length, with_step_budget
+from .linear_share import DIRECTIONS
+from .tokens import embed, sample_tokens
+from .training import train_sgd
+
+__all__ = ["METHODS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
+           "HeadlineDesign", "run_design", "headline_base"]
+
+METHODS = ("sgd_w", "sgd_wa", "linear_ridge", "random_features", "ntk_ridge")
+
+
+def headline_base(**changes) -> ExperimentConfig:
+    """The book's practical task (chapter 5): ``c = 2``, ``lambda = 0.3``, batch 32, tail averaging
+    0.5, ``eps_x = 0.3``, ``token_dim = 8``, labels at the last position, no current-token term."""
+    base = dict(width=128, token_dim=8, eps_x=0.3, output_scale=0.3, lr_scale=2.0, batch_size=32,
+                average=0.5, phi="z^2", labels="last", include_current=False, n_test=2000)
+    base.update(changes)
+    return ExperimentConfig(**base)
+
+
+def make_headline_dataset(cfg: ExperimentConfig, direction: str = "orthogonal_to_constant",
+                          center: bool = True) -> Dataset:
+    """:func:`rnnlib.make_dataset` with the concept's ``direction`` and ``center`` options.
+
+    The random streams are those of :func:`rnnlib.make_dataset` (concept, train, test and noise
+    seeds derived from ``cfg``), so ``direction="sphere", center=False`` gives the same data.
+    """
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
+    data_seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
+    concept_seed = cfg.seed if cfg.concept_seed is None else cfg.concept_seed
+    concept = AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, cfg.output_dim, phi=cfg.phi,
+                              labels=cfg.labels, include_current=cfg.include_current,
+                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"),
+                              direction=direction, center=center)
+    xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
+    xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
+    return Dataset(concept=concept, x_star_train=xs_tr, x_train=embed(xs_tr, cfg.eps_x),
+                   y_train=concept.labels_for(xs_tr, derive_seed(data_seed, "train-noise")),
+                   x_star_test=xs_te, x_test=embed(xs_te, cfg.eps_x),
+                   y_test=concept.labels_for(xs_te, derive_seed(data_seed, "test-noise")),
+                   labelled=concept.labelled)
+
+
+@dataclass(frozen=True)
+class HeadlinePoint:
+    """One run: a config, the concept's direction law and centring, and a method of :data:`METHODS`."""
+
+    config: ExperimentConfig
+    method: str = "sgd_w"
+    direction: str = "orthogonal_to_constant"
+    center: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.config, ExperimentConfig):
+            raise TypeError(f"config must be an ExperimentConfig, got {type(self.config).__name__}")
+        check_choice("method", self.method, METHODS)
+        check_choice("direction", self.direction, DIRECTIONS)
+        if not isinstance(self.center, bool):
+            raise TypeError(f"center must be a bool, got {self.center!r}")
+
+    def to_dict(self) -> dict:
+        return {"config": self.config.to_dict(), "method": self.method, "direction": self.direction,
+                "center": self.center}
+
+
+@dataclass
+class PointResult:
+    """What one :class:`HeadlinePoint` measured (standardized errors: 1.0 = predicting the mean).
+
+    ``test_mse`` is against the (noisy) test labels; ``noise_floor`` is the standardized error of the
+    true concept on them (``OPT``; 0 without noise); ``seconds`` is the wall time of the run and
+    ``info["cpu_seconds"]`` its processor time (with one torch thread, the cost on an idle core).
+    """
+
+    point: HeadlinePoint
+    train_mse: float
+    test_mse: float
+    noise_floor: float
+    seconds: float
+    info: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"point": self.point.to_dict(), "train_mse": self.train_mse, "test_mse": self.test_mse,
+                "noise_floor": self.noise_floor, "seconds": self.seconds, "info": dict(self.info)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PointResult":
+        p = dict(data["point"])
+        p["config"] = ExperimentConfig.from_dict(p["config"])
+        return cls(HeadlinePoint(**p), float(data["train_mse"]), float(data["test_mse"]),
+                   float(data["noise_floor"]), float(data["seconds"]), dict(data.get("info", {})))
+
+
+def _standardized(data: Dataset):
+    """Labels at the labelled positions, centred and scaled with training statistics, ``(n, nl, d)``;
+    and the noise floor (the clean concept's standardized error on the noisy test labels)."""
+    lab = np.flatnonzero(data.labelled)
+    mean = data.y_train[:, lab].mean(axis=0)
+    std = np.maximum(data.y_train[:, lab].std(axis=0), 1e-12)
+    y_tr = (data.y_train[:, lab] - mean) / std
+    y_te = (data.y_test[:, lab] - mean) / std
+    clean = (data.concept(data.x_star_test)[:, lab] - mean) / std
+    floor = float((((clean - y_te) ** 2).mean(axis=0) / y_te.var(axis=0)).mean())
+    return lab, y_tr, y_te, floor
+
+
+def _std_mse(pred: np.ndarray, y: np.ndarray) -> float:
+    return float((((pred - y) ** 2).mean(axis=0) / np.maximum(y.var(axis=0), 1e-12)).mean())
+
+
+def _sgd(cfg: ExperimentConfig, data: Dataset, trained: str):
+    """SGD as :func:`rnnlib.run_experiment` trains (same init, batch order, averaging), on ``data``."""
+    lab, y_tr, y_te, floor = _standardized(data)
+    full = np.zeros(data.y_train.shape, dtype=np.float32)
+    full[:, lab] = y_tr
+    model = initial_model(cfg)
+    total = cfg.epochs * math.ceil(cfg.n_train / cfg.batch_size)
+    average_from = total - max(1, round(cfg.average * total)) if cfg.average > 0 and total > 0 else None
+    hist = train_sgd(model, data.x_train, full, data.labelled, output_scale=cfg.output_scale,
+                     lr=cfg.step_size, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                     seed=derive_seed(cfg.seed, "sgd"), trained=trained, eval_every=max(1, cfg.epochs),
+                     average_from=average_from)
+    with torch.no_grad():
+        pred = lambda x: cfg.output_scale * model.forward(x)[:, lab].double().numpy()  # noqa: E731
+        return (_std_mse(pred(data.x_train), y_tr), _std_mse(pred(data.x_test), y_te), floor,
+                {"n_steps": hist.n_steps, "lr": hist.lr})
+
+
+_RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk_ridge": ntk_ridge}
+
+
+def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
+    """Run one point (drawing its data unless ``data``, from :func:`make_headline_dataset`, is given)."""
+    if not isinstance(point, HeadlinePoint):
+        raise TypeError(f"point must be a HeadlinePoint, got {type(point).__name__}")
+    start, cpu = time.perf_counter(), time.process_time()
+    cfg = point.config
+    data = make_headline_dataset(cfg, point.direction, point.center) if data is None else data
+    if point.method in ("sgd_w", "sgd_wa"):
+        train, test, floor, info = _sgd(cfg, data, "W" if point.method == "sgd_w" else "WA")
+    else:
+        res = _RIDGE[point.method](cfg, data)
+        train, test, info = res.train_mse, res.test_mse, dict(res.info)
+        floor = _standardized(data)[3]
+    info["cpu_seconds"] = time.process_time() - cpu  # the cost on a shared machine (wall time is not)
+    return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info)
+
+
+def _as_tuple(name, value, minimum=1):
+    value = tuple(value)
+    if not value:
+        raise ValueError(f"{name} must be a non-empty sequence, got {value!r}")
+    return tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
+
+
+@dataclass(frozen=True)
+class HeadlineDesign:
+    """The headline study: every ``method x L x N x seed`` on one shared grid of ``N``.
+
+    Attributes:
+        base: the config every run starts from (:func:`headline_base`).
+        lengths: the lengths ``L``.
+        n_grid: sample sizes ``N``, one geometric grid shared by every ``L``.
+        seeds: seeds (each draws its own concept, data, initialization and batch order).
+        widths: ``{L: m}``, the width at each length.
+        steps_at_10: SGD steps at ``L <= 10``, scaled by :func:`rnnlib.generalization.steps_for_length`.
+        methods: the methods of :data:`METHODS` to run.
+        ntk_max: the largest ``N * L`` at which ``ntk_ridge`` runs (its Gram matrix costs
+            ``~ N^2 L^2 m``); larger points are left out and reported as such.
+        n_max: ``{L: largest N}`` run at that length (default: the whole grid).
+        direction, center: the concept's options (see :class:`rnnlib.AdditiveConcept`).
+    """
+
+    base: ExperimentConfig
+    lengths: tuple
+    n_grid: tuple
+    seeds: tuple
+    widths: dict
+    steps_at_10: int = 1000
+    methods: tuple = METHODS
+    ntk_max: int = 20000
+    n_max: dict = field(default_factory=dict)
+    direction: str = "orthogonal_to_constant"
+    center: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "lengths", _as_tuple("lengths", self.lengths, 3))
+        object.__setattr__(self, "n_grid", _as_tuple("n_grid", self.n_grid, 2))
+        object.__setattr__(self, "seeds", _as_tuple("seeds", self.seeds, 0))
+        if list(self.n_grid) != sorted(set(self.n_grid)):
+            raise ValueError(f"n_grid must be increasing, got {self.n_grid}")
+        missing = [L for L in self.lengths if L not in self.widths]
+        if missing:
+            raise ValueError(f"widths must give a width for every length, missing {missing}")
+        for m in self.methods:
+            check_choice("methods", m, METHODS)
+
+    def points(self, methods=None) -> list[HeadlinePoint]:
+        """Every point, method outermost, then ``L``, ``N``, seed; NTK points above ``ntk_max`` left out."""
+        out = []
+        for method in self.methods if methods is None else methods:
+            for L in self.lengths:
+                for N in self.n_grid:
+                    if N > self.n_max.get(L, math.inf) or (method == "ntk_ridge" and N * L > self.ntk_max):
+                        continue
+                    for s in self.seeds:
+                        cfg = self.base.replace(length=L, n_train=N, seed=s, width=self.widths[L])
+                        cfg = with_step_budget(cfg, steps_for_length(L, self.steps_at_10))
+                        out.append(HeadlinePoint(cfg, method, self.direction, self.center))
+        return out
+
+    def skipped(self) -> list[tuple]:
+        """``(method, L, N)`` left out of :meth:`points` because of ``ntk_max`` or ``n_max``."""
+        return [(m, L, N) for m in self.methods for L in self.lengths for N in self.n_grid
+                if N > self.n_max.get(L, math.inf) or (m == "ntk_ridge" and N * L > self.ntk_max)]
+
+    def replace(self, **changes) -> "HeadlineDesign":
+        return dataclasses.replace(self, **changes)
+
+
+def run_design(points, *, executor: Executor | None = None, progress: bool = False) -> list[PointResult]:
+    """Run points (a :class:`HeadlineDesign` or a list of :class:`HeadlinePoint`) in order.
+
+    ``executor``: any ``concurrent.futures.Executor`` (e.g. a process pool); ``None`` runs serially.
+    Caching is left to the book's engine, which keys a run on its frozen config (the point).
+    """
+    pts = points.points() if isinstance(points, HeadlineDesign) else list(points)
+    for i, p in enumerate(pts):
+        if not isinstance(p, HeadlinePoint):
+            raise TypeError(f"points[{i}] must be a HeadlinePoint, got {type(p).__name__}")
+    if executor is None:
+        if progress:
+            from tqdm.auto import tqdm
+            return [run_point(p) for p in tqdm(pts, desc="headline", unit="run")]
+        return [run_point(p) for p in pts]
+    return list(executor.map(run_point, pts))

@@ -1,0 +1,214 @@
+"""Statistics of chapter 5's headline study (paper.md section 9, E5 and E7; issue 13).
+
+From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.HeadlineDesign`:
+
+* :func:`method_curves`: one method's errors as :class:`rnnlib.generalization.Curves`
+  ``(L, N, seeds)``;
+* :func:`n_star_summary`: ``N*`` per ``L`` at a target error (the mean curve over seeds,
+  interpolated in ``log N`` by :func:`rnnlib.generalization.sample_complexity`), a bootstrap
+  interval over seeds, the fitted power-law exponent with its bootstrap interval, and the residuals
+  of a power law and of an exponential in ``L``;
+* :func:`growth_verdict` and :func:`comparison_verdict`: the verdict rules, with thresholds fixed in
+  :data:`THRESHOLDS` before any number is seen;
+* :func:`excess_rate`: the slope of ``test error - noise floor`` against ``N`` on log-log axes, to
+  compare with the ``N^(-1/2)`` of a generalization bound.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_float, check_int
+from .generalization import Curves, fit_exponential, fit_power_law, sample_complexity
+from .headline import PointResult
+
+__all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
+           "comparison_verdict", "RateFit", "excess_rate"]
+
+#: Verdict thresholds, written before the measurements.
+#: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
+#: this many times larger; ``min_lengths``: lengths with a finite N* needed for any growth verdict;
+#: ``sample_ratio``: a method needs fewer samples than another when its N* is smaller by this factor
+#: and the two bootstrap intervals do not overlap.
+THRESHOLDS = {"fit_ratio": 1.5, "min_lengths": 3, "sample_ratio": 1.5}
+
+
+def method_curves(results, method: str, metric: str = "test_mse") -> Curves:
+    """``metric`` of ``method``'s results arranged as :class:`~rnnlib.generalization.Curves`.
+
+    Rows are lengths ``L``, columns sample sizes ``N``, the last axis seeds (NaN where missing).
+    ``metric`` is ``"test_mse"``, ``"train_mse"``, ``"noise_floor"``, ``"excess"`` (test minus floor)
+    or ``"seconds"``.
+    """
+    rs = [r for r in results if isinstance(r, PointResult) and r.point.method == method]
+    if not rs:
+        raise ValueError(f"results hold no run of method {method!r}")
+
+    def value(r):
+        if metric == "excess":
+            return r.test_mse - r.noise_floor
+        if metric not in ("test_mse", "train_mse", "noise_floor", "seconds"):
+            raise ValueError(f"metric must be test_mse, train_mse, noise_floor, excess or seconds, got {metric!r}")
+        return getattr(r, metric)
+
+    Ls = np.array(sorted({r.point.config.length for r in rs}))
+    Ns = np.array(sorted({r.point.config.n_train for r in rs}))
+    seeds = np.array(sorted({r.point.config.seed for r in rs}))
+    out = np.full((len(Ls), len(Ns), len(seeds)), np.nan)
+    for r in rs:
+        c = r.point.config
+        out[np.searchsorted(Ls, c.length), np.searchsorted(Ns, c.n_train), np.searchsorted(seeds, c.seed)] = value(r)
+    return Curves(Ls, Ns, out, seeds, "length", "n_train", metric)
+
+
+@dataclass(frozen=True)
+class NStarSummary:
+    """``N*(L)`` of one method at one target error, with intervals and growth-law fits.
+
+    Attributes:
+        method, target: the method and the standardized test error defining ``N*``.
+        lengths: ``(k,)`` lengths ``L``.
+        n_star: ``(k,)`` ``N*`` of the mean curve (NaN: not reached inside the grid, or already
+            below target at the smallest ``N``; see ``status``).
+        low, high: ``(k,)`` bootstrap percentile interval (``level``) over seeds, NaN-aware.
+        status: per ``L``, ``"inside"``, ``"above grid"`` (never reached) or ``"below grid"``.
+        exponent, exponent_low, exponent_high: power-law exponent of ``N* ~ L^b`` and its bootstrap
+            interval (NaN with fewer than two finite ``N*``).
+        power_rms, exp_rms: rms residual in ``log10 N*`` of the power law and of ``N* ~ 10^(c L)``.
+        verdict: :func:`growth_verdict`.
+    """
+
+    method: str
+    target: float
+    lengths: np.ndarray
+    n_star: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    status: tuple
+    exponent: float
+    exponent_low: float
+    exponent_high: float
+    power_rms: float
+    exp_rms: float
+    verdict: str
+
+
+def _status(x, mean_curve, target):
+    finite = np.isfinite(mean_curve)
+    if not finite.any():
+        return "above grid"
+    first = mean_curve[finite][0]
+    if first <= target:
+        return "below grid"
+    return "inside" if np.nanmin(mean_curve) <= target else "above grid"
+
+
+def _fits(lengths, ns):
+    keep = np.isfinite(ns)
+    if keep.sum() < 2:
+        return math.nan, math.nan, math.nan
+    p = fit_power_law(lengths[keep], ns[keep])
+    e = fit_exponential(lengths[keep], ns[keep])
+    return p.exponent, p.residual_rms, e.residual_rms
+
+
+def growth_verdict(power_rms: float, exp_rms: float, n_finite: int) -> str:
+    """``"power law"``, ``"exponential"`` or ``"undecided"`` by :data:`THRESHOLDS` (residuals in log10)."""
+    if n_finite < THRESHOLDS["min_lengths"] or not (math.isfinite(power_rms) and math.isfinite(exp_rms)):
+        return "undecided"
+    ratio = THRESHOLDS["fit_ratio"]
+    if exp_rms >= ratio * max(power_rms, 1e-12):
+        return "power law"
+    if power_rms >= ratio * max(exp_rms, 1e-12):
+        return "exponential"
+    return "undecided"
+
+
+def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, level: float = 0.9,
+                   seed: int = 0) -> NStarSummary:
+    """``N*`` per ``L`` for one method at one target, with bootstrap intervals over seeds.
+
+    Each bootstrap replicate resamples, for every ``L`` independently, the seeds with replacement,
+    recomputes the mean curve and ``N*``, and refits the power law on the lengths where ``N*`` is
+    finite (replicates with fewer than two give no exponent).
+    """
+    target = check_float("target", target, positive=True)
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    level = check_float("level", level, positive=True, below=1.0)
+    curves = method_curves(results, method)
+    Ls = curves.groups.astype(np.float64)
+    mean = curves.mean()
+    ns = np.array([sample_complexity(curves.x, mean[i], target) for i in range(len(Ls))])
+    status = tuple(_status(curves.x, mean[i], target) for i in range(len(Ls)))
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    G, K, S = curves.values.shape
+    boot = np.full((n_boot, G), np.nan)
+    exps = np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        idx = rng.integers(0, S, size=(G, S))
+        sample = np.take_along_axis(curves.values, idx[:, None, :].repeat(K, axis=1), axis=2)
+        with np.errstate(invalid="ignore"):
+            m = np.nanmean(np.where(np.isnan(sample), np.nan, sample), axis=2) if S else sample[..., 0]
+        boot[b] = [sample_complexity(curves.x, m[i], target) for i in range(G)]
+        if np.isfinite(boot[b]).sum() >= 2:
+            exps[b] = fit_power_law(Ls, boot[b]).exponent
+    q = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        low = np.array([np.nanquantile(c, q) if np.isfinite(c).any() else np.nan for c in boot.T])
+        high = np.array([np.nanquantile(c, 1 - q) if np.isfinite(c).any() else np.nan for c in boot.T])
+    b_exp, p_rms, e_rms = _fits(Ls, ns)
+    ok = exps[np.isfinite(exps)]
+    e_lo, e_hi = (float(np.quantile(ok, q)), float(np.quantile(ok, 1 - q))) if ok.size else (math.nan, math.nan)
+    return NStarSummary(method, target, curves.groups, ns, low, high, status, b_exp, e_lo, e_hi, p_rms, e_rms,
+                        growth_verdict(p_rms, e_rms, int(np.isfinite(ns).sum())))
+
+
+def comparison_verdict(ours: NStarSummary, other: NStarSummary, length) -> str:
+    """How ``other`` compares with ``ours`` (SGD on W) at one length, by :data:`THRESHOLDS`.
+
+    Returns ``"fewer samples"``, ``"more samples"``, ``"about the same"`` (from ``other``'s point of
+    view), ``"not reached in the grid"`` when ``other`` never reaches the target but ``ours`` does,
+    or ``"undetermined"``.
+    """
+    i = int(np.flatnonzero(ours.lengths == length)[0])
+    j = int(np.flatnonzero(other.lengths == length)[0])
+    a, b = ours.n_star[i], other.n_star[j]
+    if not math.isfinite(b):
+        if other.status[j] == "above grid" and math.isfinite(a):
+            return "not reached in the grid"
+        if other.status[j] == "below grid" and ours.status[i] != "below grid":
+            return "fewer samples"
+        return "undetermined"
+    if not math.isfinite(a):
+        return "fewer samples" if ours.status[i] == "above grid" else "undetermined"
+    r = THRESHOLDS["sample_ratio"]
+    disjoint_low = other.high[j] < ours.low[i]
+    disjoint_high = other.low[j] > ours.high[i]
+    if b * r <= a and disjoint_low:
+        return "fewer samples"
+    if b >= a * r and disjoint_high:
+        return "more samples"
+    return "about the same"
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """``excess(N) ~ a N^slope`` fitted on log-log axes (``slope_se``: least-squares standard error)."""
+
+    slope: float
+    slope_se: float
+    prefactor: float
+    n_points: int
+
+
+def excess_rate(n_values, excess) -> RateFit:
+    """Fit the slope of the excess test error (test minus noise floor) against ``N``.
+
+    Args:
+        n_values: ``(k,)`` sample sizes; excess: ``(k,)`` mean excess errors (non-positive or NaN
+            entries are left out, a fit needs two).
+    """
+    fit = fit_power_law(np.asarray(n_values, dtype=np.float64), np.asarray(excess, dtype=np.float64))
+    return RateFit(fit.exponent, fit.exponent_se, fit.prefactor, fit.n_points)
