@@ -23,7 +23,6 @@ def _differing(a: ExperimentConfig, b: ExperimentConfig) -> set:
     return {f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)}
 
 
-@pytest.mark.xfail(strict=False, reason="defaults change lands with the engine branch")
 def test_default_config_is_the_book_task():
     assert ExperimentConfig() == tasks.BOOK_TASK
 
