@@ -1,4 +1,5 @@
-"""The pseudo-network: the RNN linearized in W' around its initialization (paper.md section 5.3).
+"""The pseudo-network: the RNN linearized in W' around its initialization (chapter 4; paper.md
+section 5.3).
 
 With the hidden states ``h_l``, patterns ``D_l`` and backward maps ``Back_{i->j}`` of the
 random initialization ``W``, the pseudo-network is

@@ -76,6 +76,11 @@ class TrainingHistory:
         test_mse: standardized held-out MSE at those epochs (empty without a held-out set).
         lr: the step size used.
         n_steps: SGD steps taken.
+        final_train_mse: standardized training error of the final model (the averaged one when
+            averaging), measured by the divergence check after training (NaN with 0 epochs); the
+            same number as ``standardized_mse(predict(...))`` of the returned model, so callers need
+            not recompute it.  Not part of :meth:`to_dict`.
+        final_test_mse: the last held-out error, of the final model (NaN without a held-out set).
     """
 
     epoch: list = field(default_factory=list)
@@ -84,6 +89,8 @@ class TrainingHistory:
     test_mse: list = field(default_factory=list)
     lr: float = float("nan")
     n_steps: int = 0
+    final_train_mse: float = float("nan")
+    final_test_mse: float = float("nan")
 
     def to_dict(self) -> dict:
         return {"epoch": list(self.epoch), "train_mse": list(self.train_mse),
@@ -138,7 +145,7 @@ class SGDTrainer:
         self.steps = self.epoch_index = 0
         self.epochs, self.lr, self.average = 0, float("nan"), None
         self.models, self.histories, self.single = [], [], False
-        self.init_mse = self.run_mse = self.test_mse = self.test_mse_init = None
+        self.init_mse = self.run_mse = self.test_mse = self.test_mse_init = self.final_train_mse = None
 
     @property
     def epoch(self) -> int:
@@ -210,8 +217,12 @@ class SGDTrainer:
             for cb in self.callbacks:
                 cb.teardown(self)
         self.sync_models()
-        for hist in self.histories:
+        for j, hist in enumerate(self.histories):
             hist.n_steps = self.steps
+            if self.final_train_mse is not None:
+                hist.final_train_mse = float(self.final_train_mse[j])
+            if self.test_mse is not None:
+                hist.final_test_mse = float(self.test_mse[j])
 
 
 def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,

@@ -122,3 +122,17 @@ def test_train_sgd_refuses_step_sizes_and_output_scales_that_overflow_float32():
         rnnlib.train_sgd(model, x, y, lab, output_scale=1e-200, lr=0.1, epochs=1)
     with pytest.raises(ValueError, match="output_scale=1e-30"):
         rnnlib.train_sgd(model, x, y, lab, output_scale=1e-30, epochs=1)
+
+
+def test_the_history_carries_the_final_models_errors():
+    x, y, lab = _data()
+    model = rnnlib.ElmanRNN(6, 32, seed=0)
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=2, x_eval=x[:32], y_eval=y[:32], average_from=2)
+    from rnnlib.training import predict, standardized_mse
+    idx = np.flatnonzero(lab)
+    X, Y = torch.as_tensor(x)[None], torch.as_tensor(y)[None][:, :, idx]
+    W, A, B = (t[None] for t in (model.W, model.A, model.B))
+    train = standardized_mse(predict(W, A, B, X, idx, 0.3), Y)[0]
+    assert hist.final_train_mse == pytest.approx(train, rel=1e-6)
+    assert hist.final_test_mse == hist.test_mse[-1]
+    assert "final_train_mse" not in hist.to_dict()
