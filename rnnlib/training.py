@@ -47,7 +47,7 @@ def practical_step_size(output_scale: float, length: int, width: int, c: float =
     # in logs: output_scale ** 2 underflows to 0 below ~1e-154 and c / (...) overflows for huge c
     log10_lr = math.log10(c) - 2 * math.log10(output_scale) - math.log10(length) - math.log10(width)
     if not _LOG10_LR_MIN <= log10_lr <= _LOG10_LR_MAX:
-        raise ValueError(f"c / (output_scale^2 * length * width) = 10^{log10_lr:.1f} for c={c:g}, "
+        raise ValueError(f"c / (output_scale^2 * length * width) = 10^{log10_lr:.1f} for c={c:g} (lr_scale), "
                          f"output_scale={output_scale:g}, length={length}, width={width} is outside the "
                          f"float32 range of the weights [1e-30, 1e30]; choose output_scale and c so "
                          f"that the step size is representable")

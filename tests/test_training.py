@@ -136,3 +136,45 @@ def test_the_history_carries_the_final_models_errors():
     assert hist.final_train_mse == pytest.approx(train, rel=1e-6)
     assert hist.final_test_mse == hist.test_mse[-1]
     assert "final_train_mse" not in hist.to_dict()
+
+
+def test_callbacks_see_every_hook_in_order_and_teardown_runs_after_an_error():
+    from rnnlib.callbacks import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_start(self, state):
+            self.events.append(("start", state.epoch))
+
+        def on_step_end(self, state):
+            self.events.append(("step", state.steps))
+
+        def on_epoch_end(self, state):
+            self.events.append(("epoch", state.epoch, float(state.run_mse[0])))
+
+        def on_train_end(self, state):
+            self.events.append(("end", state.epoch))
+
+        def teardown(self, state):
+            self.events.append(("teardown",))
+
+    x, y, lab = _data(n=40)
+    rec, calls = Recorder(), []
+    hist = rnnlib.train_sgd(rnnlib.ElmanRNN(6, 16, seed=0), x, y, lab, epochs=2, batch_size=16,
+                            callback=[rec, lambda epoch, model: calls.append(epoch)])
+    kinds = [e[0] for e in rec.events]
+    assert kinds == ["start"] + (["step"] * 3 + ["epoch"]) * 2 + ["end", "teardown"]
+    assert [e[1] for e in rec.events if e[0] == "step"] == [1, 2, 3, 4, 5, 6]
+    assert [e[2] for e in rec.events if e[0] == "epoch"] == hist.train_mse[1:]
+    assert calls == [1, 2]
+
+    class Stop(Callback):
+        def on_epoch_end(self, state):
+            raise RuntimeError("stop")
+
+    rec = Recorder()
+    with pytest.raises(RuntimeError, match="stop"):
+        rnnlib.train_sgd(rnnlib.ElmanRNN(6, 16, seed=0), x, y, lab, epochs=2, callback=[Stop(), rec])
+    assert rec.events[-1] == ("teardown",) and ("end", 1) not in rec.events
