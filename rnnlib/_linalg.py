@@ -1,4 +1,5 @@
-"""Small linear-algebra helpers shared by the diagnostics."""
+"""Small linear-algebra helpers shared by the diagnostics of chapters 3 and 4 (spectral norms of W
+and of the displacement W_T - W_0, paper.md sections 5.1 and 5.3)."""
 from __future__ import annotations
 
 import torch

@@ -16,6 +16,8 @@ overrides any of the hooks below, each called with the running trainer ``state``
   the running standardized training error of the last epoch;
 * ``test_mse`` ``(k,)`` (``None`` without a held-out set): the last held-out error, with
   ``test_mse_init`` at initialization;
+* ``final_train_mse`` ``(k,)``: set by :class:`DivergenceCheck` after training, the standardized
+  training error of the final weights (``None`` before);
 * ``error(x, y)``: the standardized error of the current weights on stacked inputs and targets.
 
 Hooks, in the order they run: ``on_train_start``; ``on_step_end`` after every SGD step (only
@@ -102,7 +104,7 @@ class DivergenceCheck(Callback):
     def on_train_end(self, state) -> None:
         if state.epoch == 0:
             return
-        final = state.error(state.X, state.Ylab)
+        final = state.final_train_mse = state.error(state.X, state.Ylab)
         self._check(state, "by the end of training", "final training", final, state.init_mse, self.final_factor)
         if state.test_mse is not None:
             self._check(state, "by the end of training", "final held-out", state.test_mse,

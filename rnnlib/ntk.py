@@ -11,7 +11,7 @@ so the gradient of the scaled output ``lambda B h_j`` with respect to ``W`` is t
     K(x, x') = <G(x), G(x')>_F = sum_{i, i'} (u_i . u'_{i'}) (h_{i-1} . h'_{i'-1}).
 
 :func:`gradient_factors` returns the ``u_i`` and ``h_{i-1}`` of every sample with one backward pass
-(the same recursion as the hand-written BPTT of :mod:`rnnlib.training`); :func:`ntk_gram` contracts
+(the same recursion as the hand-written BPTT of :mod:`rnnlib.bptt`); :func:`ntk_gram` contracts
 them block by block, so memory stays bounded by ``chunk`` whatever the number of samples: two
 ``(chunk * L) x (chunk * L)`` blocks at a time, never the ``m x m`` gradients.
 """

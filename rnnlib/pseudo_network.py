@@ -1,4 +1,5 @@
-"""The pseudo-network: the RNN linearized in W' around its initialization (paper.md section 5.3).
+"""The pseudo-network: the RNN linearized in W' around its initialization (chapter 4; paper.md
+section 5.3).
 
 With the hidden states ``h_l``, patterns ``D_l`` and backward maps ``Back_{i->j}`` of the
 random initialization ``W``, the pseudo-network is
@@ -52,11 +53,6 @@ def _setup(model, x, W_prime, W, dtype):
     return x, W_prime, W, model.A.to(dtype), model.B.to(dtype)
 
 
-def _hidden(x, W, A):
-    """Hidden states ``(n, L, m)`` in the dtype of the arguments."""
-    return relu_recurrence(W, A, x)
-
-
 def _recursion(D, prev, Wp, W, B):
     """Forward mode: dh_l = D_l (W' h_{l-1} + W dh_{l-1}); returns B dh_l, ``(n, L, d)``."""
     n, L, m = D.shape
@@ -95,7 +91,7 @@ def pseudo_network(model: ElmanRNN, x, W_prime, *, W: torch.Tensor | None = None
     """
     check_choice("method", method, ("recursion", "back_maps"))
     x, Wp, W, A, B = _setup(model, x, W_prime, W, dtype)
-    hs = _hidden(x, W, A)
+    hs = relu_recurrence(W, A, x)
     D = (hs > 0).to(dtype)
     prev = torch.cat([torch.zeros_like(hs[:, :1]), hs[:, :-1]], dim=1)  # h_{l-1}
     if method == "recursion":
@@ -112,7 +108,7 @@ def rnn_change(model: ElmanRNN, x, W_prime, *, W: torch.Tensor | None = None,
                dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The true change of the outputs ``F(W + W') - F(W)`` (unscaled), ``(n, L, d)``."""
     x, Wp, W, A, B = _setup(model, x, W_prime, W, dtype)
-    return (_hidden(x, W + Wp, A) - _hidden(x, W, A)) @ B.T
+    return (relu_recurrence(W + Wp, A, x) - relu_recurrence(W, A, x)) @ B.T
 
 
 @torch.no_grad()

@@ -1,11 +1,12 @@
-"""The Elman RNN of the paper (paper.md sections 2.1-2.3).
+"""The Elman RNN of the paper (chapter 3; paper section 2, paper.md sections 2.1-2.3).
 
     h_0 = 0,   h_l = relu(W h_{l-1} + A x_l),   y_l = B h_l        (l = 1..L)
 
 No bias: the constant input coordinates play that role.  Initialization is the
 paper's: ``W, A ~ N(0, 2/m)`` entrywise and ``B ~ N(0, b_var)`` with ``b_var = 1/d``
 (Allen-Zhu & Li as recalled; Panigrahi & Goyal use ``2/d``).  Only ``W`` is trained
-by the paper's algorithm; ``A`` and ``B`` stay at their random values.
+by the paper's algorithm; ``A`` and ``B`` stay at their random values.  The recurrence itself is
+:func:`rnnlib.recurrence.relu_recurrence`, shared with every probe and the trainer.
 """
 from __future__ import annotations
 
@@ -80,11 +81,10 @@ class ElmanRNN:
     def _weights(self, W) -> torch.Tensor:
         if W is None:
             return self.W
-        if not isinstance(W, torch.Tensor):
-            raise TypeError(f"W must be a torch tensor, got {type(W).__name__}")
+        W = as_tensor("W", W, ndim=2)  # float32, finite
         if W.shape != (self.width, self.width):
             raise ValueError(f"W must have shape ({self.width}, {self.width}), got {tuple(W.shape)}")
-        return W.to(torch.float32)
+        return W
 
     @torch.no_grad()
     def hidden_states(self, x, W: torch.Tensor | None = None) -> torch.Tensor:

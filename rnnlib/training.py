@@ -47,7 +47,7 @@ def practical_step_size(output_scale: float, length: int, width: int, c: float =
     # in logs: output_scale ** 2 underflows to 0 below ~1e-154 and c / (...) overflows for huge c
     log10_lr = math.log10(c) - 2 * math.log10(output_scale) - math.log10(length) - math.log10(width)
     if not _LOG10_LR_MIN <= log10_lr <= _LOG10_LR_MAX:
-        raise ValueError(f"c / (output_scale^2 * length * width) = 10^{log10_lr:.1f} for c={c:g}, "
+        raise ValueError(f"c / (output_scale^2 * length * width) = 10^{log10_lr:.1f} for c={c:g} (lr_scale), "
                          f"output_scale={output_scale:g}, length={length}, width={width} is outside the "
                          f"float32 range of the weights [1e-30, 1e30]; choose output_scale and c so "
                          f"that the step size is representable")
@@ -76,6 +76,11 @@ class TrainingHistory:
         test_mse: standardized held-out MSE at those epochs (empty without a held-out set).
         lr: the step size used.
         n_steps: SGD steps taken.
+        final_train_mse: standardized training error of the final model (the averaged one when
+            averaging), measured by the divergence check after training (NaN with 0 epochs); the
+            same number as ``standardized_mse(predict(...))`` of the returned model, so callers need
+            not recompute it.  Not part of :meth:`to_dict`.
+        final_test_mse: the last held-out error, of the final model (NaN without a held-out set).
     """
 
     epoch: list = field(default_factory=list)
@@ -84,6 +89,8 @@ class TrainingHistory:
     test_mse: list = field(default_factory=list)
     lr: float = float("nan")
     n_steps: int = 0
+    final_train_mse: float = float("nan")
+    final_test_mse: float = float("nan")
 
     def to_dict(self) -> dict:
         return {"epoch": list(self.epoch), "train_mse": list(self.train_mse),
@@ -138,7 +145,7 @@ class SGDTrainer:
         self.steps = self.epoch_index = 0
         self.epochs, self.lr, self.average = 0, float("nan"), None
         self.models, self.histories, self.single = [], [], False
-        self.init_mse = self.run_mse = self.test_mse = self.test_mse_init = None
+        self.init_mse = self.run_mse = self.test_mse = self.test_mse_init = self.final_train_mse = None
 
     @property
     def epoch(self) -> int:
@@ -210,8 +217,12 @@ class SGDTrainer:
             for cb in self.callbacks:
                 cb.teardown(self)
         self.sync_models()
-        for hist in self.histories:
+        for j, hist in enumerate(self.histories):
             hist.n_steps = self.steps
+            if self.final_train_mse is not None:
+                hist.final_train_mse = float(self.final_train_mse[j])
+            if self.test_mse is not None:
+                hist.final_test_mse = float(self.test_mse[j])
 
 
 def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,

@@ -122,3 +122,59 @@ def test_train_sgd_refuses_step_sizes_and_output_scales_that_overflow_float32():
         rnnlib.train_sgd(model, x, y, lab, output_scale=1e-200, lr=0.1, epochs=1)
     with pytest.raises(ValueError, match="output_scale=1e-30"):
         rnnlib.train_sgd(model, x, y, lab, output_scale=1e-30, epochs=1)
+
+
+def test_the_history_carries_the_final_models_errors():
+    x, y, lab = _data()
+    model = rnnlib.ElmanRNN(6, 32, seed=0)
+    hist = rnnlib.train_sgd(model, x, y, lab, epochs=2, x_eval=x[:32], y_eval=y[:32], average_from=2)
+    from rnnlib.training import predict, standardized_mse
+    idx = np.flatnonzero(lab)
+    X, Y = torch.as_tensor(x)[None], torch.as_tensor(y)[None][:, :, idx]
+    W, A, B = (t[None] for t in (model.W, model.A, model.B))
+    train = standardized_mse(predict(W, A, B, X, idx, 0.3), Y)[0]
+    assert hist.final_train_mse == pytest.approx(train, rel=1e-6)
+    assert hist.final_test_mse == hist.test_mse[-1]
+    assert "final_train_mse" not in hist.to_dict()
+
+
+def test_callbacks_see_every_hook_in_order_and_teardown_runs_after_an_error():
+    from rnnlib.callbacks import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_start(self, state):
+            self.events.append(("start", state.epoch))
+
+        def on_step_end(self, state):
+            self.events.append(("step", state.steps))
+
+        def on_epoch_end(self, state):
+            self.events.append(("epoch", state.epoch, float(state.run_mse[0])))
+
+        def on_train_end(self, state):
+            self.events.append(("end", state.epoch))
+
+        def teardown(self, state):
+            self.events.append(("teardown",))
+
+    x, y, lab = _data(n=40)
+    rec, calls = Recorder(), []
+    hist = rnnlib.train_sgd(rnnlib.ElmanRNN(6, 16, seed=0), x, y, lab, epochs=2, batch_size=16,
+                            callback=[rec, lambda epoch, model: calls.append(epoch)])
+    kinds = [e[0] for e in rec.events]
+    assert kinds == ["start"] + (["step"] * 3 + ["epoch"]) * 2 + ["end", "teardown"]
+    assert [e[1] for e in rec.events if e[0] == "step"] == [1, 2, 3, 4, 5, 6]
+    assert [e[2] for e in rec.events if e[0] == "epoch"] == hist.train_mse[1:]
+    assert calls == [1, 2]
+
+    class Stop(Callback):
+        def on_epoch_end(self, state):
+            raise RuntimeError("stop")
+
+    rec = Recorder()
+    with pytest.raises(RuntimeError, match="stop"):
+        rnnlib.train_sgd(rnnlib.ElmanRNN(6, 16, seed=0), x, y, lab, epochs=2, callback=[Stop(), rec])
+    assert rec.events[-1] == ("teardown",) and ("end", 1) not in rec.events
