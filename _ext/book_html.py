@@ -240,7 +240,9 @@ def _add_provenance(app, pagename, context) -> None:
         return
     if not is_notebook(Path(app.env.doc2path(pagename))):
         return
-    href = context["pathto"](REPRODUCIBILITY_DOC) + "#seeds-and-determinism"
+    # pathto() of the page itself is "#"
+    page = "" if pagename == REPRODUCIBILITY_DOC else context["pathto"](REPRODUCIBILITY_DOC)
+    href = page + "#seeds-and-determinism"
     context["body"] += provenance_html(info, href)
 
 
