@@ -57,6 +57,7 @@ help:
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
 	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"
+	@echo "make pdf     print the built book into one PDF, book.pdf beside its index.html (make book does it)"
 	@echo "make clean   remove $(FULL_OUT)/"
 	@echo "make venv    (re)create $(VENV) from requirements.txt and install rnnlib in editable mode"
 

@@ -14,6 +14,7 @@ import html
 import os
 import re
 import sys
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,7 +40,8 @@ pytestmark = [
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    # NFKC: the PDF's text has ligatures (the "fi" of "figures" is one glyph)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
 
 
 @lru_cache(maxsize=1)
@@ -145,3 +147,17 @@ def test_the_pdf_holds_the_ledger_table():
     for claim in claims:
         words = [w for w in re.split(r"[^\w]+", claim) if w][:6]
         assert re.search(r"\W+".join(map(re.escape, words)), pdf_text()), f"ledger row {claim[:60]!r} is not in book.pdf"
+
+
+def test_exercise_solutions_are_printed_open():
+    """A printed dropdown cannot be opened: _ext/book_pdf.py opens the solutions before printing."""
+    solutions = []
+    for page in CHAPTER_PAGES:
+        text = page.read_text(encoding="utf-8")
+        for body in re.findall(r'<div class="solution[^"]*dropdown[^"]*"[^>]*>.*?<section[^>]*>\s*<p>(.*?)</p>', text, re.S):
+            solutions.append((page.name, _squash(html.unescape(re.sub(r"<[^>]+>", " ", body)))))
+    if not solutions:
+        pytest.skip("the chapters have no exercises (add them with the exercise script)")
+    for page, first in solutions:
+        words = [w for w in re.split(r"[^\w]+", re.sub(r"\\\(.*?\\\)", " ", first)) if w][:5]
+        assert re.search(r"\W+".join(map(re.escape, words)), pdf_text()), f"{page}: solution {first[:60]!r} not in book.pdf"
