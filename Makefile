@@ -7,6 +7,7 @@
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
 #   make bench-book  time `make book` cold and warm (opt-in: two full builds)
+#   make pdf     the built book as one PDF, book.pdf next to its index.html (make book does it too)
 #   make clean   remove build outputs
 #   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
 
@@ -46,6 +47,7 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
+.PHONY: pdf
 .PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book lint clean
 
 help:
@@ -55,6 +57,7 @@ help:
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
 	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"
+	@echo "make pdf     print the built book into one PDF, book.pdf beside its index.html (make book does it)"
 	@echo "make clean   remove $(FULL_OUT)/"
 	@echo "make venv    (re)create $(VENV) from requirements.txt and install rnnlib in editable mode"
 
@@ -150,6 +153,7 @@ BOOK_CHECKS ?= 1
 
 book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(JB) build . --path-output . $(JB_FLAGS)
+	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
 	  $(PYTEST) -q -m "book or browser" tests/test_book_html.py tests/test_browser.py; fi
@@ -160,6 +164,13 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 book-fast: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(FAST_OUT)
 	$(FAST_ENV) $(JB) build . --path-output $(FAST_OUT) $(JB_FLAGS)
+
+# The whole book as one PDF, offline: headless Chromium prints every page of _toc.yml once MathJax has
+# typeset it, pypdf merges them into $(PDF_HTML)/book.pdf, which the front page links to
+# (_ext/book_pdf.py). Needs a built book; without Chromium it warns and writes nothing.
+PDF_HTML ?= $(FULL_HTML)
+pdf: $(STAMP)
+	$(PY) _ext/book_pdf.py $(PDF_HTML)
 
 # ---------------------------------------------------------------------------------------------
 # Tests
@@ -183,7 +194,9 @@ endif
 # (tests/test_browser.py; skipped with a message where Chromium is not installed). Screenshots go
 # to $(FAST_OUT)/screenshots/.
 test-book: book-fast
+	$(MAKE) pdf PDF_HTML=$(FAST_HTML)
 	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_book_html.py tests/test_browser.py
+	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_pdf.py tests/test_citation.py tests/test_provenance.py
 
 # ---------------------------------------------------------------------------------------------
 # Working with the book

@@ -19,11 +19,27 @@ Loaded through `sphinx.local_extensions` in _config.yml.
    RequireJS, which otherwise resolves against the page and gives 404s), and a stand-in for MathJax 2's
    ``MathJax.Hub.Queue``, which ipywidgets 8 calls to typeset widget labels; the book uses MathJax 3,
    where the call threw "Cannot read properties of undefined (reading 'Queue')".
+
+4. The version (issue 17, item 4). ``{{ rnnlib_version }}`` in a Markdown page (the front page's citation
+   and BibTeX block) becomes ``rnnlib.__version__`` when the page is read, so the book shows the
+   version of the library that built it; tests/test_citation.py checks it against pyproject.toml and
+   CITATION.cff.
+
+5. Provenance (issue 17, item 5). Every page built from a notebook ends with a provenance footer: the
+   commit (``git rev-parse --short HEAD``, flagged when the tree has uncommitted changes), the profile
+   (``RNNLIB_FAST``), the seeds policy and the versions of Python, rnnlib, numpy, torch and matplotlib.
+   The figure index of the appendix (appendix/figures.md) is generated when it is read, from the
+   chapters' code (_ext/figure_index.py).
 """
 
 from __future__ import annotations
 
+import html
 import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
 
 from sphinx.util import logging
 
@@ -118,8 +134,125 @@ def _on_page_context(app, pagename, templatename, context, doctree) -> None:
                           make(None, priority=manager.priority, body=MATHJAX2_QUEUE_SHIM)]
 
 
+VERSION_TOKEN = "{{ rnnlib_version }}"
+FIGURE_INDEX_DOC = "appendix/figures"
+REPRODUCIBILITY_DOC = "appendix/reproducibility"
+PACKAGES = ("rnnlib", "numpy", "torch", "matplotlib")
+SEEDS_POLICY = ("fixed: every random draw takes an explicit seed from the chapter's code or from its "
+                "ExperimentConfig.seed, so the same profile and commit give the same numbers")
+
+
+def library_version() -> str:
+    """``rnnlib.__version__`` of the library the notebooks import."""
+    import rnnlib
+
+    return rnnlib.__version__
+
+
+def git_commit(srcdir, run=subprocess.run) -> str:
+    """``"<short hash>"``, ``"<short hash> (uncommitted changes)"``, or ``"unknown (not a git checkout)"``.
+
+    Build outputs are ignored by .gitignore, so only changes to tracked or new source files count.
+    """
+    try:
+        head = run(["git", "rev-parse", "--short", "HEAD"], cwd=srcdir, capture_output=True, text=True, check=True)
+        status = run(["git", "status", "--porcelain"], cwd=srcdir, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    commit = head.stdout.strip()
+    return commit + (" (uncommitted changes)" if status.stdout.strip() else "")
+
+
+def provenance(srcdir, environ=os.environ) -> dict:
+    """What produced the pages: commit, profile, seeds policy and package versions (strings)."""
+    fast = environ.get("RNNLIB_FAST", "") not in ("", "0")
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = library_version() if name == "rnnlib" else metadata.version(name)
+        except (ImportError, metadata.PackageNotFoundError):
+            versions[name] = "not installed"
+    return {"commit": git_commit(srcdir),
+            "profile": "fast (RNNLIB_FAST=1)" if fast else "full fidelity (RNNLIB_FAST unset)",
+            "seeds": SEEDS_POLICY, "versions": versions}
+
+
+def provenance_html(info: dict, seeds_href: str) -> str:
+    """The footer block of a notebook page (escaped HTML)."""
+    e = html.escape
+    versions = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
+    return ('<aside class="rnnlib-provenance" id="provenance" aria-label="Provenance" '
+            'style="margin-top:2em;padding-top:.5em;border-top:1px solid #ccc;font-size:.85em">'
+            '<p><strong>Provenance of this page.</strong> Executed when the book was built, at commit '
+            f'<code class="rnnlib-commit">{e(info["commit"])}</code>; profile: <span class="rnnlib-profile">'
+            f'{e(info["profile"])}</span>; seeds: <a href="{e(seeds_href)}">{e(info["seeds"])}</a>; '
+            f'packages: <span class="rnnlib-versions">{versions}</span>.</p></aside>')
+
+
+def is_notebook(path: Path) -> bool:
+    """A page executed as a notebook: an .ipynb, or a MyST Markdown file with a kernelspec."""
+    if path.suffix == ".ipynb":
+        return True
+    if path.suffix != ".md" or not path.is_file():
+        return False
+    head = path.read_text(encoding="utf-8")[:2000]
+    return head.startswith("---") and "kernelspec:" in head.split("---", 2)[1]
+
+
+def _on_builder_inited(app) -> None:
+    app.env.rnnlib_provenance = provenance(app.srcdir)
+    source = Path(__import__("rnnlib").__file__).resolve()
+    if Path(app.srcdir).resolve() not in source.parents:
+        LOGGER.warning(f"[book_html] the book in {app.srcdir} is built with the rnnlib of {source.parent}; "
+                       "put the book's own library first on the path")
+
+
+def _on_source_read(app, docname, source) -> None:
+    text = source[0]
+    if VERSION_TOKEN in text:
+        text = text.replace(VERSION_TOKEN, library_version())
+    if docname == FIGURE_INDEX_DOC:
+        import figure_index
+
+        table, problems = figure_index.index_markdown(Path(app.srcdir), _chapters(app))
+        for problem in problems:
+            LOGGER.warning(f"[book_html] figure index: {problem}")
+        if figure_index.MARKER not in text:
+            LOGGER.warning(f"[book_html] {docname} has no {figure_index.MARKER} line for the figure index")
+        text = text.replace(figure_index.MARKER, table)
+    source[0] = text
+
+
+def _chapters(app) -> list:
+    """The notebook documents in reading order (the toc's order where it is known)."""
+    docs = [d for d in sorted(app.env.found_docs) if app.env.doc2path(d).endswith(".ipynb")]
+    return docs
+
+
+def _on_outdated(app, env, added, changed, removed) -> list:
+    # the index reads the notebooks, not its own source: re-read it on every build
+    return [FIGURE_INDEX_DOC] if FIGURE_INDEX_DOC in env.found_docs else []
+
+
+def _add_provenance(app, pagename, context) -> None:
+    info = getattr(app.env, "rnnlib_provenance", None)
+    if info is None or "body" not in context or pagename not in app.env.found_docs:
+        return
+    if not is_notebook(Path(app.env.doc2path(pagename))):
+        return
+    # pathto() of the page itself is "#"
+    page = "" if pagename == REPRODUCIBILITY_DOC else context["pathto"](REPRODUCIBILITY_DOC)
+    href = page + "#seeds-and-determinism"
+    context["body"] += provenance_html(info, href)
+
+
 def setup(app):
     app.connect("config-inited", _on_config_inited)
+    app.connect("builder-inited", _on_builder_inited)
+    app.connect("source-read", _on_source_read)
+    app.connect("env-get-outdated", _on_outdated)
+    app.connect("html-page-context", lambda app, pagename, templatename, context, doctree:
+                _add_provenance(app, pagename, context), priority=900)
     # After the theme and myst-nb (priority 500-501) have added their per-page scripts.
     app.connect("html-page-context", _on_page_context, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -511,3 +511,95 @@ def _known_defects(request):
     reason = KNOWN_DEFECTS.get((request.node.originalname, page))
     if reason:
         request.applymarker(pytest.mark.xfail(reason=f"known defect: {reason}", strict=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Dark mode (issue 17, item 3): the theme's dark mode must keep every figure readable. The figures
+# are drawn on an opaque white background (rnnlib/plots/style.py); the theme only dims images in dark
+# mode. Each chapter page is shown in the light and the dark theme (data-theme on <html>, as the
+# theme's switch sets it, and in localStorage), each figure is cut out of a screenshot: in dark mode,
+# while the page around it is dark, the figure's background (its border) must stay light and its mean
+# luminance at least 60% of the light mode's: no dark-on-dark figure. The first figure of each page
+# is saved in both modes under RNNLIB_SCREENSHOTS/dark_mode/.
+
+FIGURE_COUNT = r"""
+(() => Array.from((document.querySelector('main') || document.body).querySelectorAll('img'))
+  .filter(i => i.complete && i.naturalWidth >= 50 && i.width >= 50).length)()
+"""
+# Scrolls figure k into view and returns its box in page coordinates, cut to the viewport (the
+# screenshot is taken of what a reader sees, without resizing the page).
+FIGURE_BOX = r"""
+(async () => {
+  const img = Array.from((document.querySelector('main') || document.body).querySelectorAll('img'))
+    .filter(i => i.complete && i.naturalWidth >= 50 && i.width >= 50)[INDEX];
+  img.scrollIntoView({block: 'start'});
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const r = img.getBoundingClientRect();
+  const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, window.innerHeight);
+  return {src: img.currentSrc.slice(-60), x: r.left + window.scrollX, y: top + window.scrollY,
+          width: r.width, height: bottom - top};
+})()
+"""
+
+
+def _set_theme(browser, mode: str) -> str:
+    return browser.evaluate(
+        f"(async () => {{ localStorage.setItem('theme', '{mode}'); localStorage.setItem('mode', '{mode}');"
+        f" document.documentElement.dataset.theme = '{mode}'; document.documentElement.dataset.mode = '{mode}';"
+        " await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));"
+        " return getComputedStyle(document.body).backgroundColor; })()", await_promise=True)
+
+
+def _luminance(png: bytes) -> tuple[float, float]:
+    """(mean luminance of the whole image, of its 3-pixel border: the figure's background), 0..255."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float64)
+    lum = rgb @ np.array([0.2126, 0.7152, 0.0722])
+    ring = np.concatenate([lum[:3].ravel(), lum[-3:].ravel(), lum[:, :3].ravel(), lum[:, -3:].ravel()])
+    return float(lum.mean()), float(ring.mean())
+
+
+def _rgb_luminance(css: str) -> float:
+    r, g, b = (float(v) for v in re.findall(r"[\d.]+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if is_chapter(p)] or [pytest.param(None, marks=pytest.mark.skip(
+    reason="no chapter pages"))])
+def test_figures_stay_readable_in_dark_mode(browser, server, page):
+    import base64
+
+    browser.navigate(urllib.parse.urljoin(server, urllib.parse.quote(page)), timeout=LOAD_TIMEOUT)
+    browser.evaluate(SETTLED, await_promise=True, timeout=SETTLE_TIMEOUT + 30)
+    measured = {}
+    for mode in ("light", "dark"):
+        background = _rgb_luminance(_set_theme(browser, mode))
+        count = min(browser.evaluate(FIGURE_COUNT), 12)
+        assert count, f"{page}: no figure to check"
+        lum, boxes = [], []
+        for k in range(count):
+            box = browser.evaluate(FIGURE_BOX.replace("INDEX", str(k)), await_promise=True)
+            boxes.append(box)
+            shot = browser.send("Page.captureScreenshot", format="png",
+                                clip={"x": box["x"], "y": box["y"], "width": box["width"],
+                                      "height": box["height"], "scale": 1})
+            png = base64.b64decode(shot["data"])
+            lum.append(_luminance(png))
+            if k == 0:
+                path = SCREENSHOTS / "dark_mode" / (page.replace("/", "__").removesuffix(".html") + f"__{mode}.png")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(png)
+        measured[mode] = (background, lum, boxes)
+    _set_theme(browser, "light")
+    dark_bg, dark_lum, boxes = measured["dark"]
+    light_bg, light_lum, _ = measured["light"]
+    assert light_bg > 200 and dark_bg < 80, f"{page}: the theme did not switch (page luminance {light_bg:.0f} / {dark_bg:.0f})"
+    # a figure's background stays light, and dark mode dims the figure at most moderately (a heatmap
+    # may be dark inside; its margins are not)
+    dim = [(b["src"], round(d[1]), round(d[0]), round(l[0])) for b, d, l in zip(boxes, dark_lum, light_lum)
+           if d[1] < 150 or d[0] < 0.6 * l[0]]
+    assert not dim, f"{page}: figures dark in dark mode (src, dark border, dark mean, light mean): {dim}"

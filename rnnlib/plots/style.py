@@ -1,10 +1,20 @@
-"""Shared figure style: the same colour for the same L or m in every chapter."""
+"""Shared figure style (every chapter): the same colour for the same L or m, and an opaque white background.
+
+The background is opaque white in every form a figure takes (the notebook's inline PNGs, glued
+figures, the sliders' frames saved by ``savefig``), so that the book's dark mode, which only dims
+images, keeps every figure readable: dark text on a transparent PNG would sit on a dark page.
+"""
 from __future__ import annotations
 
 import matplotlib
 
+BACKGROUND = "white"
+
 matplotlib.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                            "axes.spines.top": False, "axes.spines.right": False})
+                            "axes.spines.top": False, "axes.spines.right": False,
+                            # opaque, whatever a matplotlibrc or a notebook front end set before
+                            "figure.facecolor": BACKGROUND, "axes.facecolor": BACKGROUND,
+                            "savefig.facecolor": BACKGROUND, "savefig.transparent": False})
 
 _LENGTHS = [2, 3, 5, 10, 20, 40, 80, 100, 200]
 _WIDTHS = [32, 64, 128, 256, 512, 1024, 2048, 4096]
@@ -44,4 +54,6 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              constrained_layout=True, **kwargs)
     plt.close(fig)
+    fig.set_facecolor(BACKGROUND)  # fixed on the figure itself, so no later rc change makes it transparent
+    fig.patch.set_alpha(1.0)
     return fig, axes

@@ -1,0 +1,139 @@
+"""`make pdf`: the whole built book as one PDF, printed by headless Chromium, offline (issue 17, item 2).
+
+Usage: ``python _ext/book_pdf.py HTML_DIR`` (the Makefile passes _build/html, or the fast build's
+folder in `make test`). Every page named in _toc.yml is opened, in reading order, from a local HTTP
+server on 127.0.0.1; once MathJax has typeset it, its saved widgets are rendered and its images are
+decoded, Chromium prints it (DevTools ``Page.printToPDF``, A4, with backgrounds, so figures and
+tables print as shown). The pages are merged with pypdf into HTML_DIR/book.pdf, one bookmark per page,
+which the front page links to. Solutions of the exercises are opened before printing: a printed
+dropdown cannot be opened. Chromium is driven by the DevTools client of tests/cdp.py.
+
+Without Chromium the script says so and writes nothing; with RNNLIB_REQUIRE_BROWSER set (CI) that is
+an error, as for the browser tests.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import os
+import sys
+import threading
+import urllib.parse
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+from pypdf import PdfReader, PdfWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from cdp import INSTALL_HINT, Chromium, find_chromium  # noqa: E402
+
+OUTPUT_NAME = "book.pdf"
+LOAD_TIMEOUT = 120.0
+# A4 in inches, margins of 1.5 cm
+PAPER = {"paperWidth": 8.27, "paperHeight": 11.69, "marginTop": 0.6, "marginBottom": 0.6,
+         "marginLeft": 0.6, "marginRight": 0.6}
+
+# Resolves when the page is ready to print: MathJax's first pass done, saved widgets rendered, images
+# decoded (or after the time-out), then opens every closed dropdown (exercise solutions, hidden cells).
+READY = r"""
+(async () => {
+  const deadline = Date.now() + TIMEOUT_MS;
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const views = () => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+    .filter(v => !(v.previousElementSibling && v.previousElementSibling.querySelector('.jupyter-widgets, .widget-output, .lm-Widget')));
+  while ((views().length > 0 || Array.from(document.images).some(i => !i.complete)) && Date.now() < deadline) { await sleep(100); }
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  document.querySelectorAll('button.toggle-button').forEach(b => { if (b.parentElement && b.parentElement.classList.contains('toggle-hidden')) b.click(); });
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  if (window.MathJax && MathJax.typesetPromise) { await MathJax.typesetPromise(); }
+  await sleep(300);
+  return document.title;
+})()
+""".replace("TIMEOUT_MS", str(int(LOAD_TIMEOUT * 1000)))
+
+
+def toc_pages(root: Path = ROOT) -> list[str]:
+    """The HTML pages of the book in reading order (root first), as paths relative to the output."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    docs = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                docs.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return [str(Path(d).with_suffix("")) + ".html" for d in docs]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+def print_book(html_dir: Path, chromium: str, out: Path) -> tuple[int, int]:
+    """Print every page into ``out``; returns (pages of the book, pages of the PDF)."""
+    pages = toc_pages()
+    missing = [p for p in pages if not (html_dir / p).is_file()]
+    if missing:
+        raise SystemExit(f"error: the built book in {html_dir} lacks {missing}; build it first (make book)")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_dir)))
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, name="pdf-server", daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    writer = PdfWriter()
+    try:
+        with Chromium(chromium, timeout=LOAD_TIMEOUT) as browser:
+            browser.send("Page.enable")  # for the load events that navigate() waits for
+            for page in pages:
+                browser.navigate(base + urllib.parse.quote(page), timeout=LOAD_TIMEOUT)
+                title = browser.evaluate(READY, await_promise=True, timeout=LOAD_TIMEOUT + 30) or page
+                data = browser.send("Page.printToPDF", timeout=LOAD_TIMEOUT, printBackground=True,
+                                    preferCSSPageSize=False, **PAPER)["data"]
+                writer.append(PdfReader(io.BytesIO(base64.b64decode(data))),
+                              outline_item=title.split(" — ")[0].split(" | ")[0].strip())
+                print(f"  {page}: {title}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    writer.add_metadata({"/Title": "Can SGD Learn RNNs? An executable account", "/Author": "the rnnlib authors"})
+    tmp = out.with_suffix(".pdf.part")
+    with open(tmp, "wb") as fh:
+        writer.write(fh)
+    tmp.replace(out)
+    return len(pages), len(writer.pages)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    html_dir = Path(argv[0]).resolve()
+    if not (html_dir / "index.html").is_file():
+        print(f"error: no built book in {html_dir}; run `make book` (or `make book-fast`) first", file=sys.stderr)
+        return 1
+    chromium = find_chromium()
+    if chromium is None:
+        required = os.environ.get("RNNLIB_REQUIRE_BROWSER", "") not in ("", "0")
+        print(f"{'error' if required else 'warning'}: no PDF: {INSTALL_HINT}", file=sys.stderr)
+        return 1 if required else 0
+    out = html_dir / OUTPUT_NAME
+    n_pages, n_sheets = print_book(html_dir, chromium, out)
+    print(f"PDF: {out} ({n_pages} book pages, {n_sheets} PDF pages)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
