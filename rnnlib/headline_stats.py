@@ -16,6 +16,7 @@ From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.Hea
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,8 @@ class NStarSummary:
         lengths: ``(k,)`` lengths ``L``.
         n_star: ``(k,)`` ``N*`` of the mean curve (NaN: not reached inside the grid, or already
             below target at the smallest ``N``; see ``status``).
-        low, high: ``(k,)`` bootstrap percentile interval (``level``) over seeds, NaN-aware.
+        low, high: ``(k,)`` bootstrap percentile interval (``level``) over seeds; NaN where ``N*``
+            is not inside the grid.
         status: per ``L``, ``"inside"``, ``"above grid"`` (never reached) or ``"below grid"``.
         exponent, exponent_low, exponent_high: power-law exponent of ``N* ~ L^b`` and its bootstrap
             interval (NaN with fewer than two finite ``N*``).
@@ -149,15 +151,19 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
     for b in range(n_boot):
         idx = rng.integers(0, S, size=(G, S))
         sample = np.take_along_axis(curves.values, idx[:, None, :].repeat(K, axis=1), axis=2)
-        with np.errstate(invalid="ignore"):
-            m = np.nanmean(np.where(np.isnan(sample), np.nan, sample), axis=2) if S else sample[..., 0]
+        with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = np.nanmean(sample, axis=2)
         boot[b] = [sample_complexity(curves.x, m[i], target) for i in range(G)]
         if np.isfinite(boot[b]).sum() >= 2:
             exps[b] = fit_power_law(Ls, boot[b]).exponent
     q = (1 - level) / 2
-    with np.errstate(invalid="ignore"):
-        low = np.array([np.nanquantile(c, q) if np.isfinite(c).any() else np.nan for c in boot.T])
-        high = np.array([np.nanquantile(c, 1 - q) if np.isfinite(c).any() else np.nan for c in boot.T])
+    # an interval only where the point estimate lies inside the grid (elsewhere it would describe
+    # the few replicates that happen to cross the target)
+    low = np.array([np.nanquantile(c, q) if st == "inside" and np.isfinite(c).any() else np.nan
+                    for c, st in zip(boot.T, status)])
+    high = np.array([np.nanquantile(c, 1 - q) if st == "inside" and np.isfinite(c).any() else np.nan
+                     for c, st in zip(boot.T, status)])
     b_exp, p_rms, e_rms = _fits(Ls, ns)
     ok = exps[np.isfinite(exps)]
     e_lo, e_hi = (float(np.quantile(ok, q)), float(np.quantile(ok, 1 - q))) if ok.size else (math.nan, math.nan)
