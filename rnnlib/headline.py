@@ -282,10 +282,11 @@ def headline_design(fast: bool | None = None) -> HeadlineDesign:
 
     Full: ``z^2`` of directions orthogonal to the constant coordinate, centred, no current-token
     term, ``eps_x = 1`` (at the book's ``0.3`` SGD on ``W`` barely learns a target without a linear
-    part), ``L`` in 5..80, one grid ``N`` in 300..10,000, 3 seeds, width 128 at every ``L`` (64 loses
-    at ``L = 10``: 0.96 against 0.82 at ``N = 10,000``), 2,000 steps at ``L <= 10`` scaled with ``L``.
-    At ``L = 40`` and ``80`` only ``N = 10,000`` runs: SGD on ``W`` stays at error 1 there, so smaller
-    ``N`` cannot locate ``N*`` either, and one run costs 17 s and 67 s of CPU.  The NTK stops at
+    part), ``L`` in 5..80, one grid ``N`` in 100..10,000, 3 seeds, width 128 at every ``L`` (in the prototype
+    of issue 13, width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at
+    ``L <= 10`` scaled with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype
+    SGD on ``W`` stayed at error 1 there, so smaller ``N`` cannot locate ``N*`` either, and one run
+    costs about 15 s and 65 s of CPU.  The NTK stops at
     ``N L <= 30,000``.  Measured prototype and its cost: the closing note of issue 13.
     """
     from .profile import is_fast
@@ -297,7 +298,7 @@ def headline_design(fast: bool | None = None) -> HeadlineDesign:
     if fast:
         return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
                               seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000)
-    return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(300, 1000, 3000, 10000),
+    return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
                           seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
                           ntk_max=30000, n_min={40: 10000, 80: 10000})
 

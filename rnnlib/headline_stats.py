@@ -26,7 +26,7 @@ from .generalization import Curves, fit_exponential, fit_power_law, sample_compl
 from .headline import PointResult
 
 __all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
-           "comparison_verdict", "RateFit", "excess_rate"]
+           "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -218,3 +218,33 @@ def excess_rate(n_values, excess) -> RateFit:
     """
     fit = fit_power_law(np.asarray(n_values, dtype=np.float64), np.asarray(excess, dtype=np.float64))
     return RateFit(fit.exponent, fit.exponent_se, fit.prefactor, fit.n_points)
+
+
+def headline_summary(results, targets, methods=None, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """``{method: {target: NStarSummary}}`` for every method present in ``results`` (or ``methods``)."""
+    present = list(dict.fromkeys(r.point.method for r in results if isinstance(r, PointResult)))
+    methods = present if methods is None else [m for m in methods if m in present]
+    if not methods:
+        raise ValueError(f"results hold none of the methods {methods!r}")
+    return {m: {float(t): n_star_summary(results, m, t, n_boot=n_boot, seed=seed) for t in targets}
+            for m in methods}
+
+
+def n_star_rows(summary: dict, reference: str = "sgd_w") -> list[list[str]]:
+    """Table rows ``[method, target, N* per L (interval or status), exponent, verdict vs reference]``.
+
+    ``summary`` is :func:`headline_summary`'s result; cells are text ready for
+    :func:`rnnlib.baselines.format_table`.
+    """
+    rows = []
+    for method, by_target in summary.items():
+        for target, s in by_target.items():
+            cells = [f"{n:,.0f} [{lo:,.0f}, {hi:,.0f}]" if st == "inside" else st
+                     for n, lo, hi, st in zip(s.n_star, s.low, s.high, s.status)]
+            exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]"
+                   if math.isfinite(s.exponent) else "n/a")
+            ref = summary.get(reference, {}).get(target)
+            vs = ("reference" if method == reference or ref is None else
+                  ", ".join(f"L={L}: {comparison_verdict(ref, s, L)}" for L in s.lengths if L in ref.lengths))
+            rows.append([method, f"{target:g}", *cells, exp, s.verdict, vs])
+    return rows

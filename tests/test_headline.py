@@ -161,6 +161,18 @@ def test_headline_design_profiles():
     assert full.lengths == (5, 10, 20, 40, 80) and len(full.seeds) >= 3
     assert fast.base.n_test < full.base.n_test and max(fast.n_grid) < max(full.n_grid)
     assert all(p.config.include_current is False and p.direction == "orthogonal_to_constant" for p in full.points())
-    assert {N for (m, L, N) in full.skipped() if m == "sgd_w"} == {300, 1000, 3000}
+    assert {N for (m, L, N) in full.skipped() if m == "sgd_w"} == {100, 300, 1000, 3000}
     with pytest.raises(TypeError, match="fast"):
         headline_design("yes")
+
+
+def test_headline_summary_rows():
+    from rnnlib.headline_stats import headline_summary, n_star_rows
+    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)))
+           + _fake("linear_ridge", lambda L, N, s: 1.0))
+    summ = headline_summary(res, (0.5, 0.7), n_boot=20)
+    assert set(summ) == {"sgd_w", "linear_ridge"} and set(summ["sgd_w"]) == {0.5, 0.7}
+    rows = n_star_rows(summ)
+    assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows)
+    lin = [r for r in rows if r[0] == "linear_ridge"][0]
+    assert lin[2:5] == ["above grid"] * 3 and "not reached in the grid" in lin[-1]
