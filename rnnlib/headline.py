@@ -42,7 +42,7 @@ from .tokens import embed, sample_tokens
 from .training import train_sgd
 
 __all__ = ["METHODS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
-           "HeadlineDesign", "run_design", "headline_base"]
+           "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design"]
 
 METHODS = ("sgd_w", "sgd_wa", "linear_ridge", "random_features", "ntk_ridge")
 
@@ -207,6 +207,8 @@ class HeadlineDesign:
         ntk_max: the largest ``N * L`` at which ``ntk_ridge`` runs (its Gram matrix costs
             ``~ N^2 L^2 m``); larger points are left out and reported as such.
         n_max: ``{L: largest N}`` run at that length (default: the whole grid).
+        n_min: ``{L: smallest N}`` run at that length (default: the whole grid); where the error at
+            the largest ``N`` is above every target, smaller ``N`` cannot locate ``N*`` either.
         direction, center: the concept's options (see :class:`rnnlib.AdditiveConcept`).
     """
 
@@ -219,6 +221,7 @@ class HeadlineDesign:
     methods: tuple = METHODS
     ntk_max: int = 20000
     n_max: dict = field(default_factory=dict)
+    n_min: dict = field(default_factory=dict)
     direction: str = "orthogonal_to_constant"
     center: bool = True
 
@@ -234,13 +237,17 @@ class HeadlineDesign:
         for m in self.methods:
             check_choice("methods", m, METHODS)
 
+    def _left_out(self, method, L, N) -> bool:
+        return (N > self.n_max.get(L, math.inf) or N < self.n_min.get(L, 0)
+                or (method == "ntk_ridge" and N * L > self.ntk_max))
+
     def points(self, methods=None) -> list[HeadlinePoint]:
         """Every point, method outermost, then ``L``, ``N``, seed; NTK points above ``ntk_max`` left out."""
         out = []
         for method in self.methods if methods is None else methods:
             for L in self.lengths:
                 for N in self.n_grid:
-                    if N > self.n_max.get(L, math.inf) or (method == "ntk_ridge" and N * L > self.ntk_max):
+                    if self._left_out(method, L, N):
                         continue
                     for s in self.seeds:
                         cfg = self.base.replace(length=L, n_train=N, seed=s, width=self.widths[L])
@@ -249,12 +256,72 @@ class HeadlineDesign:
         return out
 
     def skipped(self) -> list[tuple]:
-        """``(method, L, N)`` left out of :meth:`points` because of ``ntk_max`` or ``n_max``."""
+        """``(method, L, N)`` left out of :meth:`points` because of ``ntk_max``, ``n_max`` or ``n_min``."""
         return [(m, L, N) for m in self.methods for L in self.lengths for N in self.n_grid
-                if N > self.n_max.get(L, math.inf) or (m == "ntk_ridge" and N * L > self.ntk_max)]
+                if self._left_out(m, L, N)]
+
+    def work(self) -> dict:
+        """``{method: work}``, the design's cost in units a measured rate turns into seconds.
+
+        SGD (``sgd_w``, ``sgd_wa``): ``steps x batch x L x m^2`` multiply-adds (forward and backward
+        through the recurrence); ``ntk_ridge``: ``(N + n_test) N L^2 m`` for its Gram matrices plus
+        ``N^3`` for the eigendecomposition; the ridge baselines on features are negligible (0).
+        Multiply by seconds per unit measured on the machine (:func:`seconds_per_work`).
+        """
+        out = {m: 0.0 for m in self.methods}
+        for p in self.points():
+            out[p.method] += point_work(p)
+        return out
 
     def replace(self, **changes) -> "HeadlineDesign":
         return dataclasses.replace(self, **changes)
+
+
+def headline_design(fast: bool | None = None) -> HeadlineDesign:
+    """The proposed chapter-5 design (full profile, or the fast one with ``RNNLIB_FAST=1``).
+
+    Full: ``z^2`` of directions orthogonal to the constant coordinate, centred, no current-token
+    term, ``eps_x = 1`` (at the book's ``0.3`` SGD on ``W`` barely learns a target without a linear
+    part), ``L`` in 5..80, one grid ``N`` in 100..10,000, 3 seeds, width 128 at every ``L`` (in the prototype
+    of issue 13, width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at
+    ``L <= 10`` scaled with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype
+    SGD on ``W`` stayed at error 1 there, so smaller ``N`` cannot locate ``N*`` either, and one run
+    costs about 15 s and 65 s of CPU.  The NTK stops at
+    ``N L <= 30,000``.  Measured prototype and its cost: the closing note of issue 13.
+    """
+    from .profile import is_fast
+
+    if fast is None:
+        fast = is_fast()
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast must be True, False or None, got {fast!r}")
+    if fast:
+        return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
+                              seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000)
+    return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
+                          seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
+                          ntk_max=30000, n_min={40: 10000, 80: 10000})
+
+
+def point_work(point: HeadlinePoint) -> float:
+    """The work of one point in the units of :meth:`HeadlineDesign.work`."""
+    c = point.config
+    if point.method in ("sgd_w", "sgd_wa"):
+        steps = c.epochs * math.ceil(c.n_train / c.batch_size)
+        return float(steps * c.batch_size * c.length * c.width ** 2)
+    if point.method == "ntk_ridge":
+        return float((c.n_train + c.n_test) * c.n_train * c.length ** 2 * c.width + c.n_train ** 3)
+    return 0.0
+
+
+def seconds_per_work(results) -> dict:
+    """``{method: median cpu seconds per unit of work}`` over measured :class:`PointResult` s."""
+    rates: dict = {}
+    for r in results:
+        w = point_work(r.point)
+        if w > 0 and "cpu_seconds" in r.info:
+            rates.setdefault(r.point.method, []).append(r.info["cpu_seconds"] / w)
+    return {m: float(np.median(v)) for m, v in rates.items()}
 
 
 def run_design(points, *, executor: Executor | None = None, progress: bool = False) -> list[PointResult]:

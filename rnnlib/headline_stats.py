@@ -16,6 +16,7 @@ From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.Hea
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from .generalization import Curves, fit_exponential, fit_power_law, sample_compl
 from .headline import PointResult
 
 __all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
-           "comparison_verdict", "RateFit", "excess_rate"]
+           "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -72,7 +73,8 @@ class NStarSummary:
         lengths: ``(k,)`` lengths ``L``.
         n_star: ``(k,)`` ``N*`` of the mean curve (NaN: not reached inside the grid, or already
             below target at the smallest ``N``; see ``status``).
-        low, high: ``(k,)`` bootstrap percentile interval (``level``) over seeds, NaN-aware.
+        low, high: ``(k,)`` bootstrap percentile interval (``level``) over seeds; NaN where ``N*``
+            is not inside the grid.
         status: per ``L``, ``"inside"``, ``"above grid"`` (never reached) or ``"below grid"``.
         exponent, exponent_low, exponent_high: power-law exponent of ``N* ~ L^b`` and its bootstrap
             interval (NaN with fewer than two finite ``N*``).
@@ -149,15 +151,19 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
     for b in range(n_boot):
         idx = rng.integers(0, S, size=(G, S))
         sample = np.take_along_axis(curves.values, idx[:, None, :].repeat(K, axis=1), axis=2)
-        with np.errstate(invalid="ignore"):
-            m = np.nanmean(np.where(np.isnan(sample), np.nan, sample), axis=2) if S else sample[..., 0]
+        with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = np.nanmean(sample, axis=2)
         boot[b] = [sample_complexity(curves.x, m[i], target) for i in range(G)]
         if np.isfinite(boot[b]).sum() >= 2:
             exps[b] = fit_power_law(Ls, boot[b]).exponent
     q = (1 - level) / 2
-    with np.errstate(invalid="ignore"):
-        low = np.array([np.nanquantile(c, q) if np.isfinite(c).any() else np.nan for c in boot.T])
-        high = np.array([np.nanquantile(c, 1 - q) if np.isfinite(c).any() else np.nan for c in boot.T])
+    # an interval only where the point estimate lies inside the grid (elsewhere it would describe
+    # the few replicates that happen to cross the target)
+    low = np.array([np.nanquantile(c, q) if st == "inside" and np.isfinite(c).any() else np.nan
+                    for c, st in zip(boot.T, status)])
+    high = np.array([np.nanquantile(c, 1 - q) if st == "inside" and np.isfinite(c).any() else np.nan
+                     for c, st in zip(boot.T, status)])
     b_exp, p_rms, e_rms = _fits(Ls, ns)
     ok = exps[np.isfinite(exps)]
     e_lo, e_hi = (float(np.quantile(ok, q)), float(np.quantile(ok, 1 - q))) if ok.size else (math.nan, math.nan)
@@ -212,3 +218,33 @@ def excess_rate(n_values, excess) -> RateFit:
     """
     fit = fit_power_law(np.asarray(n_values, dtype=np.float64), np.asarray(excess, dtype=np.float64))
     return RateFit(fit.exponent, fit.exponent_se, fit.prefactor, fit.n_points)
+
+
+def headline_summary(results, targets, methods=None, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """``{method: {target: NStarSummary}}`` for every method present in ``results`` (or ``methods``)."""
+    present = list(dict.fromkeys(r.point.method for r in results if isinstance(r, PointResult)))
+    methods = present if methods is None else [m for m in methods if m in present]
+    if not methods:
+        raise ValueError(f"results hold none of the methods {methods!r}")
+    return {m: {float(t): n_star_summary(results, m, t, n_boot=n_boot, seed=seed) for t in targets}
+            for m in methods}
+
+
+def n_star_rows(summary: dict, reference: str = "sgd_w") -> list[list[str]]:
+    """Table rows ``[method, target, N* per L (interval or status), exponent, verdict vs reference]``.
+
+    ``summary`` is :func:`headline_summary`'s result; cells are text ready for
+    :func:`rnnlib.baselines.format_table`.
+    """
+    rows = []
+    for method, by_target in summary.items():
+        for target, s in by_target.items():
+            cells = [f"{n:,.0f} [{lo:,.0f}, {hi:,.0f}]" if st == "inside" else st
+                     for n, lo, hi, st in zip(s.n_star, s.low, s.high, s.status)]
+            exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]"
+                   if math.isfinite(s.exponent) else "n/a")
+            ref = summary.get(reference, {}).get(target)
+            vs = ("reference" if method == reference or ref is None else
+                  ", ".join(f"L={L}: {comparison_verdict(ref, s, L)}" for L in s.lengths if L in ref.lengths))
+            rows.append([method, f"{target:g}", *cells, exp, s.verdict, vs])
+    return rows

@@ -62,6 +62,7 @@ def test_noise_floor_is_measured():
 def test_design_points_grid_and_ntk_limit():
     d = HeadlineDesign(_tiny(), lengths=(3, 5), n_grid=(10, 30), seeds=(0, 1), widths={3: 8, 5: 16},
                        steps_at_10=20, methods=("sgd_w", "ntk_ridge"), ntk_max=100)
+    assert d.replace(n_min={5: 30}).skipped()[-2:] == [("ntk_ridge", 5, 10), ("ntk_ridge", 5, 30)]
     pts = d.points()
     assert {p.config.width for p in pts if p.config.length == 5} == {16}
     assert ("ntk_ridge", 5, 30) in d.skipped() and ("ntk_ridge", 3, 30) not in d.skipped()
@@ -140,3 +141,38 @@ def test_run_design_serial_runs_in_order():
     assert [r.point.config.n_train for r in res] == [20, 40]
     with pytest.raises(TypeError, match="points"):
         run_design([1])
+
+
+def test_work_and_rate():
+    from rnnlib.headline import point_work, seconds_per_work
+    d = HeadlineDesign(_tiny(), lengths=(3, 6), n_grid=(32, 64), seeds=(0,), widths={3: 8, 6: 16}, steps_at_10=10,
+                       methods=("sgd_w", "linear_ridge", "ntk_ridge"))
+    w = d.work()
+    assert w["linear_ridge"] == 0.0 and w["sgd_w"] > 0 and w["ntk_ridge"] > 0
+    p = d.points(methods=("sgd_w",))[-1]  # L = 6, N = 64, 10 steps of 32 on width 16
+    assert point_work(p) == 10 * 32 * 6 * 16 ** 2
+    res = PointResult(p, 0.0, 0.5, 0.0, 1.0, {"cpu_seconds": 2.0})
+    assert seconds_per_work([res])["sgd_w"] == pytest.approx(2.0 / point_work(p))
+
+
+def test_headline_design_profiles():
+    from rnnlib.headline import headline_design
+    full, fast = headline_design(False), headline_design(True)
+    assert full.lengths == (5, 10, 20, 40, 80) and len(full.seeds) >= 3
+    assert fast.base.n_test < full.base.n_test and max(fast.n_grid) < max(full.n_grid)
+    assert all(p.config.include_current is False and p.direction == "orthogonal_to_constant" for p in full.points())
+    assert {N for (m, L, N) in full.skipped() if m == "sgd_w"} == {100, 300, 1000, 3000}
+    with pytest.raises(TypeError, match="fast"):
+        headline_design("yes")
+
+
+def test_headline_summary_rows():
+    from rnnlib.headline_stats import headline_summary, n_star_rows
+    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)))
+           + _fake("linear_ridge", lambda L, N, s: 1.0))
+    summ = headline_summary(res, (0.5, 0.7), n_boot=20)
+    assert set(summ) == {"sgd_w", "linear_ridge"} and set(summ["sgd_w"]) == {0.5, 0.7}
+    rows = n_star_rows(summ)
+    assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows)
+    lin = [r for r in rows if r[0] == "linear_ridge"][0]
+    assert lin[2:5] == ["above grid"] * 3 and "not reached in the grid" in lin[-1]
