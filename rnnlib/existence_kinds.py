@@ -52,12 +52,12 @@ class ExistenceConfig:
         return {**{f.name: getattr(self, f.name) for f in fields(self)}, "phis": list(self.phis)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ExistenceConfig":
+    def from_dict(cls, d: dict) -> ExistenceConfig:
         if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)}:
             raise ValueError(f"an existence config needs the fields {[f.name for f in fields(cls)]}, got {d!r}")
         return cls(**{**d, "phis": str_tuple("phis", d["phis"])})
 
-    def run(self) -> "ExistenceResult":
+    def run(self) -> ExistenceResult:
         L, t = self.length, self.token_dim
         setup = ExistenceSetup(ElmanRNN(t + 1, self.width, seed=self.seed), L,
                                sample_tokens(self.n_design, L, t, seed=self.design_seed),
@@ -101,7 +101,7 @@ class ExistenceResult:
                 "scatter": self.scatter.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ExistenceResult":
+    def from_dict(cls, d: dict) -> ExistenceResult:
         if not isinstance(d.get("values"), dict):
             raise TypeError("an existence result needs a 'values' mapping")
         values = {k: finite_array(f"values[{k!r}]", v, 1) for k, v in d["values"].items()}
@@ -128,10 +128,10 @@ class SinglePositionSGDConfig:
                 "target_seed": self.target_seed}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SinglePositionSGDConfig":
+    def from_dict(cls, d: dict) -> SinglePositionSGDConfig:
         return cls(ExperimentConfig.from_dict(d["run"]), str(d["phi"]), int(d["position"]), int(d["target_seed"]))
 
-    def run(self) -> "SinglePositionSGDResult":
+    def run(self) -> SinglePositionSGDResult:
         cfg = self.run_config
         target = SinglePositionTarget(cfg.length, cfg.token_dim, self.position, self.phi, seed=self.target_seed)
         return SinglePositionSGDResult(self, sgd_on_target(target, cfg))
@@ -148,7 +148,7 @@ class SinglePositionSGDResult:
         return {"config": self.config.to_dict(), "test_mse": self.test_mse}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SinglePositionSGDResult":
+    def from_dict(cls, d: dict) -> SinglePositionSGDResult:
         return cls(SinglePositionSGDConfig.from_dict(d["config"]), finite_number("test_mse", d["test_mse"]))
 
 

@@ -161,10 +161,10 @@ class InterferenceConfig:
         return {"run": self.run_config.to_dict(), "pair": list(self.pair), "n_probe": self.n_probe}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "InterferenceConfig":
+    def from_dict(cls, d: dict) -> InterferenceConfig:
         return cls(ExperimentConfig.from_dict(d["run"]), int_tuple("pair", d["pair"]), int(d["n_probe"]))
 
-    def run(self) -> "InterferenceRun":
+    def run(self) -> InterferenceRun:
         from .backward import backward_maps
 
         cfg = self.run_config
@@ -200,7 +200,7 @@ class InterferenceRun:
                 "test_mse": list(self.test_mse), "seconds": self.seconds, "coherence": self.coherence}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "InterferenceRun":
+    def from_dict(cls, d: dict) -> InterferenceRun:
         return cls(InterferenceConfig.from_dict(d["config"]), np.array(int_tuple("positions", d["positions"])),
                    finite_array("target_change", d["target_change"], 1), finite_array("moved", d["moved"], 1),
                    float_tuple("test_mse", d["test_mse"]), finite_number("seconds", d["seconds"]),

@@ -295,11 +295,11 @@ class LemmaRateConfig:
                 "curve_ms": list(self.curve_ms), "n_curve": self.n_curve}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LemmaRateConfig":
+    def from_dict(cls, d: dict) -> LemmaRateConfig:
         return cls(str(d["phi"]), int_tuple("ms", d["ms"]), int(d["n_draws"]), int(d["seed"]),
                    int_tuple("curve_ms", d["curve_ms"]), int(d["n_curve"]))
 
-    def run(self) -> "LemmaRateResult":
+    def run(self) -> LemmaRateResult:
         fit = fit_indicator(self.phi)
         u = np.linspace(-1, 1, check_int("n_curve", self.n_curve, minimum=2))
         curves = np.array([fit.estimate(u, M, seed=1) for M in self.curve_ms]).reshape(len(self.curve_ms), -1)
@@ -323,7 +323,7 @@ class LemmaRateResult:
                 "second_moment": self.second_moment, "bias": self.bias, "curves": self.curves.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LemmaRateResult":
+    def from_dict(cls, d: dict) -> LemmaRateResult:
         return cls(LemmaRateConfig.from_dict(d["config"]), finite_array("errors", d["errors"], 2),
                    finite_number("second_moment", d["second_moment"]), finite_number("bias", d["bias"]),
                    finite_array("curves", d["curves"], 2))
@@ -348,10 +348,10 @@ class LemmaNoiseConfig:
         return {"phi": self.phi, "taus": list(self.taus), "M": self.M, "n_draws": self.n_draws, "seed": self.seed}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LemmaNoiseConfig":
+    def from_dict(cls, d: dict) -> LemmaNoiseConfig:
         return cls(str(d["phi"]), float_tuple("taus", d["taus"]), int(d["M"]), int(d["n_draws"]), int(d["seed"]))
 
-    def run(self) -> "LemmaNoiseResult":
+    def run(self) -> LemmaNoiseResult:
         opts = dict(M=self.M, n_draws=self.n_draws, seed=self.seed)
         plain = noise_robustness(fit_indicator(self.phi), self.taus, **opts)
         aware = [fit_indicator(self.phi, noise_std=tau) for tau in self.taus]
@@ -374,7 +374,7 @@ class LemmaNoiseResult:
                 "aware_second": self.aware_second.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LemmaNoiseResult":
+    def from_dict(cls, d: dict) -> LemmaNoiseResult:
         return cls(LemmaNoiseConfig.from_dict(d["config"]), finite_array("plain", d["plain"], 2),
                    finite_array("aware", d["aware"], 2), finite_array("aware_second", d["aware_second"], 1))
 

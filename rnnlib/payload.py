@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["finite_number", "finite_array", "int_tuple", "float_tuple", "str_tuple"]
+__all__ = ["finite_array", "finite_number", "float_tuple", "int_tuple", "str_tuple"]
 
 
 def finite_number(name: str, value: Any) -> float:

@@ -76,9 +76,9 @@ def test_ntk_cost_kind_round_trip(tmp_path):
 
 
 def test_ledger_reads_cached_results(cache, comparison):
-    designs = dict(length=tasks.length_design(fast=True), width=tasks.width_design(fast=True),
-                   baselines=tasks.baselines_design(fast=True), sgd=tasks.sgd_design(fast=True),
-                   interference=tasks.interference_design(fast=True))
+    designs = {"length": tasks.length_design(fast=True), "width": tasks.width_design(fast=True),
+                   "baselines": tasks.baselines_design(fast=True), "sgd": tasks.sgd_design(fast=True),
+                   "interference": tasks.interference_design(fast=True)}
     result = lstudy.ledger_study(**designs, m_init=128, l_forward=20)
     result.check()
     values = glue_values(result, {"fig-result": result.figure()})

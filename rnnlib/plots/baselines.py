@@ -1,14 +1,23 @@
 """Figures of chapter 7, baselines and limits."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .style import color_for_width, new_figure
 
-__all__ = ["BASELINE_LABELS", "plot_baselines", "plot_outside", "plot_eps_sweep", "plot_lambda_sweep", "plot_comparison",
-           "plot_outside_study", "plot_eps_study", "plot_lambda_study"]
+__all__ = [
+    "BASELINE_LABELS",
+    "plot_baselines",
+    "plot_comparison",
+    "plot_eps_study",
+    "plot_eps_sweep",
+    "plot_lambda_study",
+    "plot_lambda_sweep",
+    "plot_outside",
+    "plot_outside_study",
+]
 
 BASELINE_LABELS = {
     "sgd_w": "SGD on W (the paper)",

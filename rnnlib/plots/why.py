@@ -1,14 +1,23 @@
 """Figures of chapter 6, why it works: the indicator-to-function lemma, W*, no interference."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .style import color_for_width, new_figure
 
-__all__ = ["plot_indicator_fits", "plot_lemma_error", "plot_lemma_noise", "plot_w_star", "plot_interference",
-           "plot_lemma_study", "plot_lemma_noise_study", "plot_existence_study", "plot_interference_study"]
+__all__ = [
+    "plot_existence_study",
+    "plot_indicator_fits",
+    "plot_interference",
+    "plot_interference_study",
+    "plot_lemma_error",
+    "plot_lemma_noise",
+    "plot_lemma_noise_study",
+    "plot_lemma_study",
+    "plot_w_star",
+]
 
 _PHI_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
 

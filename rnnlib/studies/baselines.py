@@ -16,8 +16,9 @@ frozen result with ``check()`` and ``numbers()`` (glue keys as the chapter uses 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -31,8 +32,19 @@ from ..stats import fit_power_law, format_n_star
 from ..sweep import sweep
 from .checks import require
 
-__all__ = ["Comparison", "comparison_study", "Outside", "outside_study", "EpsSweep", "eps_study", "LambdaSweep",
-           "lambda_study", "NtkCostConfig", "NtkCost", "ntk_cost"]
+__all__ = [
+    "Comparison",
+    "EpsSweep",
+    "LambdaSweep",
+    "NtkCost",
+    "NtkCostConfig",
+    "Outside",
+    "comparison_study",
+    "eps_study",
+    "lambda_study",
+    "ntk_cost",
+    "outside_study",
+]
 
 
 def _errors(runs, names) -> dict:
@@ -186,7 +198,7 @@ def eps_study(design, eps_grid: Sequence[float], *, executor=None) -> EpsSweep:
     cfgs = [design.config(N, s).replace(eps_x=e) for e in eps_grid for s in design.seeds]
     runs = sweep(cfgs, executor=executor, measure=baselines.measure_random_features, desc="eps_x")
     shape = (len(eps_grid), len(design.seeds))
-    arr = lambda f: np.array([f(r) for r in runs]).reshape(shape)   # noqa: E731 - one line per column
+    arr = lambda f: np.array([f(r) for r in runs]).reshape(shape)
     return EpsSweep(tuple(eps_grid), N, arr(lambda r: r.test_mse), arr(lambda r: r.extras["random_features"]),
                     arr(lambda r: r.pattern_flips), arr(lambda r: r.w_displacement))
 
@@ -231,7 +243,7 @@ def lambda_study(design, lambdas: Sequence[float], widths: Sequence[int], step_c
     cfgs = [design.config(N, design.seeds[0]).replace(width=m, output_scale=lam, lr_scale=step_constant)
             for m in widths for lam in lambdas]
     runs = sweep(cfgs, executor=executor, desc="lambda")
-    arr = lambda f: np.array([f(r) for r in runs]).reshape(len(widths), len(lambdas))   # noqa: E731
+    arr = lambda f: np.array([f(r) for r in runs]).reshape(len(widths), len(lambdas))
     return LambdaSweep(tuple(lambdas), tuple(widths), N, float(step_constant), arr(lambda r: r.test_mse),
                        arr(lambda r: r.test_mse_at_init), arr(lambda r: r.w_displacement),
                        arr(lambda r: r.pattern_flips))
@@ -252,7 +264,7 @@ class NtkCostConfig:
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def run(self) -> "NtkCost":
+    def run(self) -> NtkCost:
         # "finite" (a bool: the Gram matrix has no NaN or inf) is stored as 1.0 or 0.0
         return NtkCost(self, {k: float(v) for k, v in measure_ntk_cost(**self.to_dict()).items()})
 
@@ -269,7 +281,7 @@ class NtkCost:
         return {"config": self.config.to_dict(), "values": dict(self.values)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NtkCost":
+    def from_dict(cls, d: dict) -> NtkCost:
         if not isinstance(d.get("values"), dict):
             raise TypeError("an ntk_cost result needs a 'values' mapping")
         return cls(NtkCostConfig(**d["config"]), {k: finite_number(k, v) for k, v in d["values"].items()})

@@ -30,7 +30,7 @@ from ..sweep import sweep
 from .checks import require
 from .why import interference_runs
 
-__all__ = ["LedgerProbeConfig", "LedgerProbe", "LedgerStudy", "ledger_study", "PROBES"]
+__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study"]
 
 # the ledger's probes: name -> function of rnnlib.ledger_measures returning a flat {name: number}
 PROBES = ("measure_forward_stability", "measure_coherence", "measure_two_layer_class", "measure_additivity",
@@ -54,7 +54,7 @@ class LedgerProbeConfig:
                 "run": None if self.run_config is None else self.run_config.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LedgerProbeConfig":
+    def from_dict(cls, d: dict) -> LedgerProbeConfig:
         run = d.get("run")
         return cls(str(d["probe"]), tuple((str(k), v) for k, v in d["kwargs"]),
                    None if run is None else ExperimentConfig.from_dict(run))
@@ -62,7 +62,7 @@ class LedgerProbeConfig:
     def code_modules(self) -> list[str]:
         return ["rnnlib.ledger_measures", "rnnlib.pseudo_network", "rnnlib.experiment"]
 
-    def run(self) -> "LedgerProbe":
+    def run(self) -> LedgerProbe:
         if self.probe not in PROBES:
             raise ValueError(f"probe must be one of {PROBES}, got {self.probe!r}")
         kwargs = dict(self.kwargs)
@@ -88,7 +88,7 @@ class LedgerProbe:
         return {"config": self.config.to_dict(), "values": dict(self.values)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LedgerProbe":
+    def from_dict(cls, d: dict) -> LedgerProbe:
         if not isinstance(d.get("values"), dict):
             raise TypeError("a ledger probe needs a 'values' mapping")
         return cls(LedgerProbeConfig.from_dict(d["config"]),
@@ -152,7 +152,7 @@ class LedgerStudy:
                "rf_rel": 100 * m["random_features"]["rel"], "lengths_sweep": ", ".join(str(L) for L in self.lengths),
                "n_star_target": self.target, "growth_nstar": g["nstar"], "growth_zhang": g["zhang"],
                "growth_tu": g["tu"], "L_first": self.lengths[0], "L_last": self.lengths[-1],
-               "l_forward": m["forward"]["length"]}
+               "l_forward": m["forward"]["length"], "n_lengths": len(self.lengths)}
         out.update(self.sizes)
         return out
 
