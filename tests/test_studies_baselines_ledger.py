@@ -69,10 +69,13 @@ def test_outside_eps_lambda(cache, design):
 def test_ntk_cost_kind_round_trip(tmp_path):
     cost = bstudy.ntk_cost(20, 3, 8, 5, cache_dir=tmp_path)
     cost.check()
-    assert engine.is_cached([cost.config], tmp_path) == [True]
-    assert bstudy.ntk_cost(20, 3, 8, 5, cache_dir=tmp_path).values == cost.values
+    assert engine.is_cached([cost.cost.config], tmp_path) == [True]
+    assert bstudy.ntk_cost(20, 3, 8, 5, cache_dir=tmp_path).cost.values == cost.cost.values
+    assert glue_values(cost)["ch7-ntk-m"] == 8
     with pytest.raises(ValueError):
-        bstudy.NtkCost.from_dict({"config": cost.config.to_dict(), "values": {"peak_rss_mb": float("inf")}})
+        bstudy.NtkCost.from_dict({"config": cost.cost.config.to_dict(), "values": {"peak_rss_mb": float("inf")}})
+    with pytest.raises(AssertionError, match="peak memory"):
+        bstudy.NtkCostStudy(bstudy.NtkCost(cost.cost.config, {**cost.cost.values, "peak_rss_mb": 4096.0})).check()
 
 
 def test_ledger_reads_cached_results(cache, comparison):

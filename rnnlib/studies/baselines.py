@@ -12,22 +12,20 @@ frozen result with ``check()`` and ``numbers()`` (glue keys as the chapter uses 
 * :func:`comparison_study` -> :class:`Comparison` (the six methods, and a second target);
 * :func:`outside_study` -> :class:`Outside`;
 * :func:`eps_study` -> :class:`EpsSweep`; :func:`lambda_study` -> :class:`LambdaSweep`;
-* :func:`ntk_cost` -> :class:`NtkCost` (a timing in a fresh process, cached as the kind ``ntk_cost``).
+* :func:`ntk_cost` -> :class:`NtkCostStudy` (a timing in a fresh process, the cached kind ``ntk_cost``).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import baselines
 from ..engine import run_many
 from ..generalization import steps_for_length, with_step_budget
-from ..ntk import measure_ntk_cost
+from ..ntk_kinds import NtkCost, NtkCostConfig
 from ..outside import OUTSIDE_TARGETS, measure_outside, samples_needed
-from ..payload import finite_number
 from ..stats import fit_power_law, format_n_star
 from ..sweep import sweep
 from .checks import require
@@ -38,6 +36,7 @@ __all__ = [
     "LambdaSweep",
     "NtkCost",
     "NtkCostConfig",
+    "NtkCostStudy",
     "Outside",
     "comparison_study",
     "eps_study",
@@ -249,59 +248,26 @@ def lambda_study(design, lambdas: Sequence[float], widths: Sequence[int], step_c
                        arr(lambda r: r.pattern_flips))
 
 
-@dataclass(frozen=True)
-class NtkCostConfig:
-    """Kind ``ntk_cost``: :func:`rnnlib.measure_ntk_cost` of a Gram matrix of ``n`` sequences of
-    ``length`` for width ``width`` (and the cross-kernel to ``n_test``). A timing: cached as measured
-    the first time, so a rebuilt book quotes the same machine's numbers without re-measuring."""
-
-    kind: ClassVar[str] = "ntk_cost"
-    n: int
-    length: int
-    width: int
-    n_test: int
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def run(self) -> NtkCost:
-        # "finite" (a bool: the Gram matrix has no NaN or inf) is stored as 1.0 or 0.0
-        return NtkCost(self, {k: float(v) for k, v in measure_ntk_cost(**self.to_dict()).items()})
-
-
 @dataclass(frozen=True, eq=False)
-class NtkCost:
-    """The measurement: ``values`` with ``seconds_gram``, ``cpu_seconds_gram``, ``seconds_cross``,
-    ``peak_rss_mb``, ``rss_before_mb``, ``threads``, ``finite`` (1 or 0) (as :func:`rnnlib.measure_ntk_cost`)."""
+class NtkCostStudy:
+    """The cached :class:`~rnnlib.ntk_kinds.NtkCost` (``cost``) with the chapter's check and numbers."""
 
-    config: NtkCostConfig
-    values: dict
-
-    def to_dict(self) -> dict:
-        return {"config": self.config.to_dict(), "values": dict(self.values)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> NtkCost:
-        if not isinstance(d.get("values"), dict):
-            raise TypeError("an ntk_cost result needs a 'values' mapping")
-        return cls(NtkCostConfig(**d["config"]), {k: finite_number(k, v) for k, v in d["values"].items()})
+    cost: NtkCost
 
     def check(self) -> None:
         """The chunked Gram matrix is finite and stays far below 2 GB (the budget)."""
-        require(self.values["finite"] == 1.0, "the Gram matrix should be finite")
-        require(self.values["peak_rss_mb"] < 2048, f"peak memory {self.values['peak_rss_mb']:.0f} MB >= 2 GB")
+        require(self.cost.values["finite"] == 1.0, "the Gram matrix should be finite")
+        peak = self.cost.values["peak_rss_mb"]
+        require(peak < 2048, f"peak memory {peak:.0f} MB >= 2 GB")
 
     def numbers(self) -> dict:
-        c, v = self.config, self.values
+        c, v = self.cost.config, self.cost.values
         return {"ch7-ntk-n": c.n, "ch7-ntk-L": c.length, "ch7-ntk-m": c.width, "ch7-ntk-ntest": c.n_test,
                 "ch7-ntk-sec": v["seconds_gram"], "ch7-ntk-cpu": v["cpu_seconds_gram"],
                 "ch7-ntk-sec-cross": v["seconds_cross"], "ch7-ntk-peak": v["peak_rss_mb"],
                 "ch7-ntk-base": v["rss_before_mb"], "ch7-ntk-threads": int(v["threads"])}
 
 
-NtkCostConfig.result_type = NtkCost
-
-
-def ntk_cost(n: int, length: int, width: int, n_test: int, *, cache_dir=None) -> NtkCost:
-    """The cached :class:`NtkCost` of :class:`NtkCostConfig`."""
-    return run_many([NtkCostConfig(n, length, width, n_test)], cache_dir=cache_dir, progress=False)[0]
+def ntk_cost(n: int, length: int, width: int, n_test: int, *, cache_dir=None) -> NtkCostStudy:
+    """The cached :class:`~rnnlib.ntk_kinds.NtkCost` of :class:`~rnnlib.ntk_kinds.NtkCostConfig`."""
+    return NtkCostStudy(run_many([NtkCostConfig(n, length, width, n_test)], cache_dir=cache_dir, progress=False)[0])

@@ -6,7 +6,7 @@ limitations of the result. The ledger reads results, it does not re-measure: the
 rows read chapter 5's cached runs, the random-features row chapter 7's, the interference row chapter
 6's (kind ``interference``, :func:`rnnlib.studies.why.interference_runs`); the probes at
 initialization and the pseudo-network run of chapter 4's network are cached as the kind
-``ledger_probe`` (:class:`LedgerProbeConfig`). The verdicts are the rules of :mod:`rnnlib.ledger`.
+``ledger_probe`` (:class:`rnnlib.ledger_probes.LedgerProbeConfig`). The verdicts are the rules of :mod:`rnnlib.ledger`.
 
 * :func:`ledger_study` -> :class:`LedgerStudy` (``check()``, ``numbers()``, ``figure()``).
 """
@@ -14,89 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from .. import ledger, ledger_measures
+from .. import ledger
 from ..baselines import measure_baselines
-from ..config import ExperimentConfig
 from ..engine import run_many
-from ..experiment import run_experiment
 from ..generalization import mean_prior_bounds, trained_weight_norms
-from ..payload import finite_number
-from ..pseudo_network import PseudoNetworkTracker
+from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
 from ..sweep import sweep
 from .checks import require
 from .why import interference_runs
 
-__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study"]
-
-# the ledger's probes: name -> function of rnnlib.ledger_measures returning a flat {name: number}
-PROBES = ("measure_forward_stability", "measure_coherence", "measure_two_layer_class", "measure_additivity",
-          "measure_normalization", "measure_theory_scales", "pseudo_network")
-
-
-@dataclass(frozen=True)
-class LedgerProbeConfig:
-    """Kind ``ledger_probe``: one probe of :data:`PROBES` with keyword arguments ``kwargs`` (a tuple of
-    ``(name, value)`` pairs). ``pseudo_network`` trains ``run_config`` with a
-    :class:`~rnnlib.PseudoNetworkTracker` on ``n_probe`` sequences (chapter 4's network) and returns
-    :func:`rnnlib.ledger_measures.measure_pseudo_network`."""
-
-    kind: ClassVar[str] = "ledger_probe"
-    probe: str
-    kwargs: tuple = ()
-    run_config: ExperimentConfig | None = None
-
-    def to_dict(self) -> dict:
-        return {"probe": self.probe, "kwargs": [list(kv) for kv in self.kwargs],
-                "run": None if self.run_config is None else self.run_config.to_dict()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LedgerProbeConfig:
-        run = d.get("run")
-        return cls(str(d["probe"]), tuple((str(k), v) for k, v in d["kwargs"]),
-                   None if run is None else ExperimentConfig.from_dict(run))
-
-    def code_modules(self) -> list[str]:
-        return ["rnnlib.ledger_measures", "rnnlib.pseudo_network", "rnnlib.experiment"]
-
-    def run(self) -> LedgerProbe:
-        if self.probe not in PROBES:
-            raise ValueError(f"probe must be one of {PROBES}, got {self.probe!r}")
-        kwargs = dict(self.kwargs)
-        if self.probe == "pseudo_network":
-            if self.run_config is None:
-                raise ValueError("the pseudo_network probe needs run_config")
-            tracker = PseudoNetworkTracker.for_config(self.run_config, **kwargs)
-            values = ledger_measures.measure_pseudo_network(run_experiment(self.run_config, callback=tracker), tracker)
-        else:
-            values = getattr(ledger_measures, self.probe)(**kwargs)
-        return LedgerProbe(self, {k: (int(v) if isinstance(v, (int, np.integer)) else float(v))
-                                  for k, v in values.items()})
-
-
-@dataclass(frozen=True, eq=False)
-class LedgerProbe:
-    """``values``: the probe's numbers (ints stay ints)."""
-
-    config: LedgerProbeConfig
-    values: dict
-
-    def to_dict(self) -> dict:
-        return {"config": self.config.to_dict(), "values": dict(self.values)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LedgerProbe:
-        if not isinstance(d.get("values"), dict):
-            raise TypeError("a ledger probe needs a 'values' mapping")
-        return cls(LedgerProbeConfig.from_dict(d["config"]),
-                   {k: v if isinstance(v, int) and not isinstance(v, bool) else finite_number(k, v)
-                    for k, v in d["values"].items()})
-
-
-LedgerProbeConfig.result_type = LedgerProbe
+__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study"]  # the kind re-exported
 
 
 @dataclass(frozen=True, eq=False)
