@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -22,9 +23,10 @@ import torch
 from ._checks import check_int
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model, make_dataset
+from .payload import finite_array, finite_number, float_tuple, int_tuple
 from .training import predict, train_sgd
 
-__all__ = ["InterferenceResult", "change_pair", "interference"]
+__all__ = ["InterferenceResult", "change_pair", "interference", "InterferenceConfig", "InterferenceRun"]
 
 
 def change_pair(concept: AdditiveConcept, pair: tuple[int, int], seed: int = 0) -> AdditiveConcept:
@@ -140,3 +142,69 @@ def interference(cfg: ExperimentConfig, pair: tuple[int, int] | None = None, *,
                               target_change=target_change, moved=moved,
                               test_mse=(float(mse[0].mean()), float(mse[1].mean())),
                               seconds=time.perf_counter() - start)
+
+
+# -- cached kind (chapter 6 and the ledger of chapter 8 read it through rnnlib.engine.run_many) ----
+
+@dataclass(frozen=True)
+class InterferenceConfig:
+    """Kind ``interference``: :func:`interference` on ``run_config`` for ``pair``, with the mean
+    ``|cos|`` between ``Back_{i0 -> j0}`` and every other ``Back_{i -> j}`` (``2 <= i <= j``, ``j``
+    labelled) of the initial network on ``n_probe`` test sequences (backward coherence, chapter 3)."""
+
+    kind: ClassVar[str] = "interference"
+    run_config: ExperimentConfig
+    pair: tuple
+    n_probe: int = 64
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_config.to_dict(), "pair": list(self.pair), "n_probe": self.n_probe}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InterferenceConfig:
+        return cls(ExperimentConfig.from_dict(d["run"]), int_tuple("pair", d["pair"]), int(d["n_probe"]))
+
+    def run(self) -> InterferenceRun:
+        from .backward import backward_maps
+
+        cfg = self.run_config
+        res = interference(cfg, self.pair)
+        probe = make_dataset(cfg.replace(n_train=2, n_test=check_int("n_probe", self.n_probe, minimum=1))).x_test
+        maps = backward_maps(initial_model(cfg), probe, outputs=[int(j) for j in res.positions])
+        pairs = [res.pair] + [(i, int(j)) for j in res.positions for i in range(2, int(j) + 1) if (i, j) != res.pair]
+        return InterferenceRun(self, res.positions, res.target_change, res.moved, res.test_mse, res.seconds,
+                               float(maps.cos_matrix(pairs)[0, 1:].mean()))
+
+
+@dataclass(frozen=True, eq=False)
+class InterferenceRun:
+    """The cached :class:`InterferenceResult` (``result``) and the backward ``coherence``."""
+
+    config: InterferenceConfig
+    positions: np.ndarray
+    target_change: np.ndarray
+    moved: np.ndarray
+    test_mse: tuple
+    seconds: float
+    coherence: float
+
+    @property
+    def result(self) -> InterferenceResult:
+        """The run as the :class:`InterferenceResult` that :func:`interference` returns."""
+        return InterferenceResult(self.config.run_config, tuple(self.config.pair), self.positions,
+                                  self.target_change, self.moved, self.test_mse, self.seconds)
+
+    def to_dict(self) -> dict:
+        return {"config": self.config.to_dict(), "positions": self.positions.tolist(),
+                "target_change": self.target_change.tolist(), "moved": self.moved.tolist(),
+                "test_mse": list(self.test_mse), "seconds": self.seconds, "coherence": self.coherence}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InterferenceRun:
+        return cls(InterferenceConfig.from_dict(d["config"]), np.array(int_tuple("positions", d["positions"])),
+                   finite_array("target_change", d["target_change"], 1), finite_array("moved", d["moved"], 1),
+                   float_tuple("test_mse", d["test_mse"]), finite_number("seconds", d["seconds"]),
+                   finite_number("coherence", d["coherence"]))
+
+
+InterferenceConfig.result_type = InterferenceRun

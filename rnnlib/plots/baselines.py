@@ -1,13 +1,23 @@
 """Figures of chapter 7, baselines and limits."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .style import color_for_width, new_figure
 
-__all__ = ["BASELINE_LABELS", "plot_baselines", "plot_outside", "plot_eps_sweep", "plot_lambda_sweep"]
+__all__ = [
+    "BASELINE_LABELS",
+    "plot_baselines",
+    "plot_comparison",
+    "plot_eps_study",
+    "plot_eps_sweep",
+    "plot_lambda_study",
+    "plot_lambda_sweep",
+    "plot_outside",
+    "plot_outside_study",
+]
 
 BASELINE_LABELS = {
     "sgd_w": "SGD on W (the paper)",
@@ -133,3 +143,27 @@ def plot_lambda_sweep(lambdas: Sequence[float], widths: Sequence[int], test: np.
         ax.legend(fontsize=7)
     axes[1].set_yscale("log")
     return fig
+
+
+# -- the chapter's figures from its studies (rnnlib.studies.baselines) ---------------------------
+
+def plot_comparison(study):
+    """:func:`plot_baselines` of a :class:`rnnlib.studies.baselines.Comparison`."""
+    b = study.design.base
+    return plot_baselines(study.design.n_grid, study.errors, title=f"L = {b.length}, m = {b.width}, Phi = {b.phi}")
+
+
+def plot_outside_study(study, *, width: int, length: int):
+    """:func:`plot_outside` of a :class:`rnnlib.studies.baselines.Outside` (one seed)."""
+    return plot_outside(study.n_grid, {t: v[:, None] for t, v in study.errors.items()}, target=study.target_error,
+                        title=f"SGD on W, L = {length}, m = {width}: inside and outside the class")
+
+
+def plot_eps_study(study):
+    """:func:`plot_eps_sweep` of a :class:`rnnlib.studies.baselines.EpsSweep`."""
+    return plot_eps_sweep(study.eps, study.sgd, study.rf, study.flips, study.disp)
+
+
+def plot_lambda_study(study):
+    """:func:`plot_lambda_sweep` of a :class:`rnnlib.studies.baselines.LambdaSweep`."""
+    return plot_lambda_sweep(study.lambdas, study.widths, study.test, study.init, study.disp, study.flips)

@@ -1,13 +1,23 @@
 """Figures of chapter 6, why it works: the indicator-to-function lemma, W*, no interference."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .style import color_for_width, new_figure
 
-__all__ = ["plot_indicator_fits", "plot_lemma_error", "plot_lemma_noise", "plot_w_star", "plot_interference"]
+__all__ = [
+    "plot_existence_study",
+    "plot_indicator_fits",
+    "plot_interference",
+    "plot_interference_study",
+    "plot_lemma_error",
+    "plot_lemma_noise",
+    "plot_lemma_noise_study",
+    "plot_lemma_study",
+    "plot_w_star",
+]
 
 _PHI_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
 
@@ -164,3 +174,45 @@ def plot_interference(widths: Sequence[int], ratios: np.ndarray, coherence: np.n
     ax2.set_title(f"how far each output moved (j0 = {j0})")
     ax2.legend(fontsize=7)
     return fig
+
+
+# -- the chapter's figures from its studies (rnnlib.studies.why) ---------------------------------
+
+def plot_lemma_study(study) -> tuple:
+    """(:func:`plot_indicator_fits`, :func:`plot_lemma_error`) of a :class:`rnnlib.studies.why.LemmaStudy`."""
+    u = np.linspace(-1, 1, study.rates[0].curves.shape[1])
+    curves = {r.config.phi: {"phi": _phi_values(r.config.phi, u),
+                             **{f"M = {M:,}": c for M, c in zip(r.config.curve_ms, r.curves)}} for r in study.rates}
+    errors = {r.config.phi: r.errors for r in study.rates}
+    second = {r.config.phi: r.second_moment for r in study.rates}
+    slopes = {p: study.slope(p) for p in study.phis}
+    return plot_indicator_fits(u, curves), plot_lemma_error(study.ms, errors, second, slopes)
+
+
+def _phi_values(name: str, u: np.ndarray) -> np.ndarray:
+    from ..smooth import smooth_function
+
+    return smooth_function(name)(u)
+
+
+def plot_lemma_noise_study(study):
+    """:func:`plot_lemma_noise` of a :class:`rnnlib.studies.why.LemmaStudy`'s noisy fits."""
+    errors = {}
+    for r in study.noise:
+        errors[f"{r.config.phi}, plain fit"] = r.plain
+        errors[f"{r.config.phi}, noise-aware fit"] = r.aware
+    return plot_lemma_noise(study.noise[0].config.taus, errors, study.noise[0].config.M)
+
+
+def plot_existence_study(study):
+    """:func:`plot_w_star` of a :class:`rnnlib.studies.why.ExistenceStudy` (scatter at the largest width)."""
+    last = study.last
+    scatter = (last.scatter[0], last.scatter[1], f"phi = {last.config.scatter_phi}, m = {last.config.width}")
+    return plot_w_star(study.widths, {p: study.grid("pseudo_error", p) for p in study.phis},
+                       {p: study.median("predicted", p) for p in study.phis}, scatter)
+
+
+def plot_interference_study(study):
+    """:func:`plot_interference` of a :class:`rnnlib.studies.why.InterferenceStudy` (moves of seed 0)."""
+    moved = {m: (row[0].positions, row[0].moved) for m, row in zip(study.widths, study.runs)}
+    return plot_interference(study.widths, study.ratios, study.coherence, moved, study.pair[1])
