@@ -74,8 +74,8 @@ def plot_unrolled_rnn(length: int = 5, i: int = 2, j: int | None = None):
         ax.text((X[ell] + X[ell - 1]) / 2, y_h + 0.62, f"$D_{{{ell}}} W$", color=_BACKWARD, fontsize=9,
                 ha="center")
     factors = "\\, ".join(f"D_{{{ell}}} W" for ell in range(j, i, -1))
-    ax.text(X[0], 4.35, f"$\\mathrm{{Back}}_{{{i}\\to {j}}} = \\partial y_{{{j}}} / \\partial h_{{{i}}} = B\\, {factors}$"
-            "  (red, dashed)", color=_BACKWARD, fontsize=10, ha="left", va="center")
+    title = f"$\\mathrm{{Back}}_{{{i}\\to {j}}} = \\partial y_{{{j}}} / \\partial h_{{{i}}} = B\\, {factors}$"
+    ax.text(X[0], 4.35, title + "  (red, dashed)", color=_BACKWARD, fontsize=10, ha="left", va="center")
     ax.text(X[0], -0.55, "forward (black): $h_\\ell = \\sigma(W h_{\\ell-1} + A x_\\ell)$, pattern "
             "$D_\\ell = \\mathrm{diag}(\\mathbb{1}[W h_{\\ell-1} + A x_\\ell \\geq 0])$ (blue)", fontsize=9.5,
             ha="left", va="center")
