@@ -1,4 +1,7 @@
-"""Figures of Chapter 2, the concept class: tokens, smooth functions and their complexity, targets."""
+"""Figures of Chapter 2, the concept class: tokens, smooth functions and their complexity, targets.
+
+Paper: the setup of Allen-Zhu & Li (2019), Section 3 (as restated by Panigrahi & Goyal 2021).
+"""
 from __future__ import annotations
 
 import math
@@ -17,7 +20,7 @@ __all__ = ["plot_tokens", "plot_taylor_truncations", "plot_complexity", "plot_ta
 
 
 def plot_tokens(x_star, x):
-    """One sequence before and after the input normalization (paper.md section 2.4).
+    """One sequence before and after the input normalization (the paper's setup, Section 3).
 
     Args:
         x_star: raw tokens of one sequence, shape ``(L - 1, token_dim)`` (from ``sample_tokens``).
@@ -63,7 +66,8 @@ def _sup_error(phi, order: int, z: np.ndarray) -> float:
 
 def plot_taylor_truncations(phis: Sequence, orders: Sequence[int], *, z_max: float = 1.0,
                             n_points: int = 401):
-    """Smooth functions beside their Taylor truncations ``sum_{i <= n} c_i z^i`` (paper.md 3.2).
+    """Smooth functions beside their Taylor truncations ``sum_{i <= n} c_i z^i`` (the complexity of
+    the paper's Section 3).
 
     Args:
         phis: smooth functions (names or :class:`~rnnlib.smooth.SmoothFunction`).
@@ -128,7 +132,7 @@ def _complexity_curve(fn, phi, radii, **kwargs) -> np.ndarray:
 def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps: Sequence[float],
                     radii_eps_cstar: Sequence[float], eps: float = 0.1, c_star: float = C_STAR,
                     lengths: Sequence[int] = (10, 100), ymax: float = 30.0):
-    """``C_s`` and ``C_eps`` against the radius ``R`` on log scales (paper.md section 3.2).
+    """``C_s`` and ``C_eps`` against the radius ``R`` on log scales (the paper's Section 3).
 
     Args:
         phis: smooth functions (names or :class:`~rnnlib.smooth.SmoothFunction`).
@@ -205,7 +209,7 @@ def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps:
 
 
 def plot_targets(y, labelled, *, n_show: int = 6):
-    """Targets ``F*_j`` at every position for several sequences (paper.md section 3.1).
+    """Targets ``F*_j`` at every position for several sequences (the paper's Section 3).
 
     Args:
         y: targets, shape ``(n, L, 1)`` or ``(n, L)`` (``AdditiveConcept(..., labels="all")(x*)``).
@@ -278,7 +282,7 @@ def plot_target_variance(n_terms, var_raw, var_normalized):
 
 
 def plot_label_noise(relative_noise, opt_relative, opt_standardized):
-    """OPT under Gaussian label noise (paper.md section 3.3).
+    """OPT under Gaussian label noise (the paper's agnostic setting).
 
     Args:
         relative_noise: noise standard deviations in units of the noise-free target's standard

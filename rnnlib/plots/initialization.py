@@ -1,4 +1,8 @@
-"""Figures of chapter 3, the RNN at random initialization (paper.md sections 5.1-5.2)."""
+"""Figures of chapter 3, the RNN at random initialization.
+
+Paper: the forward stability, stable activation patterns and backward coherence that the proof of
+Allen-Zhu & Li (2019) uses (as restated by Panigrahi & Goyal 2021).
+"""
 from __future__ import annotations
 
 from typing import Mapping, Sequence

@@ -1,4 +1,8 @@
-"""Figures of Chapter 1, the question: the position example and the prior bounds against L."""
+"""Figures of Chapter 1, the question: the position example and the prior bounds against L.
+
+Paper: the introduction of Allen-Zhu & Li (2019) (position-dependence; the exponential-in-L bounds of
+earlier work, Zhang et al. 2018, Bartlett et al. 2017, Tu et al. 2020).
+"""
 from __future__ import annotations
 
 from typing import Mapping, Sequence

@@ -1,4 +1,8 @@
-"""Figures of chapter 4, SGD on W (paper.md sections 2.6, 4.3, 5.3 and 9, E3 and E6)."""
+"""Figures of chapter 4, SGD on W.
+
+Paper: the SGD algorithm and the constants of Theorem 1 of Allen-Zhu & Li (2019), the lazy regime of
+its proof and the pseudo-network (first-order expansion in W'), as restated by Panigrahi & Goyal 2021.
+"""
 from __future__ import annotations
 
 from typing import Mapping, Sequence

@@ -200,7 +200,8 @@ def complexity_study(eps: float = 0.1, c_star: float = C_STAR, *,
              "C_eps infinite at R = 1": log10_complexity_eps(t4, 1.0, eps, c_star=c_star) == np.inf,
              "C_eps(tanh, sqrt 10) infinite with C* = 1": log10_complexity_eps("tanh", np.sqrt(10), eps,
                                                                                 c_star=1) == np.inf}
-    return ComplexityStudy(eps=float(eps), c_star=float(c_star), closed_form_gap=_closed_form_gap(eps, c_star, radii_check),
+    return ComplexityStudy(eps=float(eps), c_star=float(c_star),
+                           closed_form_gap=_closed_form_gap(eps, c_star, radii_check),
                            slope=slope, at_one=at_one, tanh4_radius=float(t4.radius),
                            tanh4={k: bool(v) for k, v in tanh4.items()})
 
