@@ -5,6 +5,8 @@ writes the cache; the workers only compute.
 """
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import rnnlib
@@ -26,7 +28,7 @@ def test_sweep_on_a_local_dask_cluster_matches_serial_bitwise(tmp_path):
     cfgs = config_grid(TINY, seed=[0, 1], length=[3, 5])
     serial = rnnlib.sweep(cfgs, cache_dir=False, progress=False, measure=trained_weight_norms)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                                  silence_logs="error") as cluster, distributed.Client(cluster) as client:
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
         pids = set(client.run(lambda: __import__("os").getpid()).values())
         assert len(pids) == 2  # two worker processes
         on_dask = rnnlib.sweep(cfgs, cache_dir=tmp_path, executor=client.get_executor(), progress=False,
