@@ -72,10 +72,17 @@ def kind_key(config) -> str:
 
 def _compute(config, inputs: tuple, threads: int | None):
     """Run one config (in a worker): ``(result dict, arrays or None)``."""
+    import torch
     if threads is not None:
-        import torch
         torch.set_num_threads(threads)
-    result = config.run(*inputs)
+    # one torch thread per computation, whatever the executor: threaded products sum in another
+    # order, and a result must not depend on where it ran (serial, pool, cluster)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = config.run(*inputs)
+    finally:
+        torch.set_num_threads(before)
     arrays = result.arrays() if callable(getattr(result, "arrays", None)) else None
     return result.to_dict(), arrays
 
@@ -183,7 +190,8 @@ def _load_hit(cache: Cache, key: str, config):
         result = type(config).result_type.from_dict(payload)
     except (KeyError, TypeError, ValueError, RecursionError) as exc:
         return cache.reject(key, f"result does not validate ({exc})")
-    if getattr(result, "config", config) != config:
+    stored = getattr(result, "config", None)  # an SGD result names its config: it must be this one
+    if type(stored) is type(config) and stored != config:
         return cache.reject(key, "its config differs from the requested one")
     return result
 

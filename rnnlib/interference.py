@@ -15,16 +15,17 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from ._checks import check_int
+from ._checks import check_finite_tree, check_float, check_int
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model, make_dataset
 from .training import predict, train_sgd
 
-__all__ = ["InterferenceResult", "change_pair", "interference"]
+__all__ = ["InterferenceResult", "change_pair", "interference", "InterferenceConfig"]
 
 
 def change_pair(concept: AdditiveConcept, pair: tuple[int, int], seed: int = 0) -> AdditiveConcept:
@@ -140,3 +141,39 @@ def interference(cfg: ExperimentConfig, pair: tuple[int, int] | None = None, *,
                               target_change=target_change, moved=moved,
                               test_mse=(float(mse[0].mean()), float(mse[1].mean())),
                               seconds=time.perf_counter() - start)
+
+
+# -- the engine's kind (rnnlib.engine): interference between positions, cached ------------------------
+
+def _interference_from_dict(data: dict) -> InterferenceResult:
+    """Rebuild an :class:`InterferenceResult` from its ``to_dict``, validating every number."""
+    check_finite_tree("interference result", data)
+    return InterferenceResult(ExperimentConfig.from_dict(data["config"]), tuple(int(v) for v in data["pair"]),
+                              np.asarray(data["positions"], dtype=int), np.asarray(data["target_change"], float),
+                              np.asarray(data["moved"], float), tuple(float(v) for v in data["test_mse"]),
+                              check_float("seconds", data["seconds"], nonnegative=True))
+
+
+class _StoredInterference(InterferenceResult):
+    from_dict = staticmethod(_interference_from_dict)
+
+
+@dataclass(frozen=True)
+class InterferenceConfig:
+    """Kind ``"interference"`` (chapter 6): :func:`interference` of ``run_config`` and ``pair``."""
+
+    kind: ClassVar[str] = "interference"
+    result_type: ClassVar = _StoredInterference
+
+    run_config: ExperimentConfig
+    pair: tuple | None = None
+
+    def __post_init__(self):
+        if self.pair is not None:
+            object.__setattr__(self, "pair", tuple(check_int("pair", p, minimum=1) for p in self.pair))
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_config.to_dict(), "pair": None if self.pair is None else list(self.pair)}
+
+    def run(self) -> InterferenceResult:
+        return interference(self.run_config, self.pair)

@@ -17,19 +17,22 @@ them block by block, so memory stays bounded by ``chunk`` whatever the number of
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from ._checks import as_tensor, check_float, check_int
+from ._checks import as_tensor, check_finite_tree, check_float, check_int
 from .rnn import ElmanRNN
 
-__all__ = ["gradient_factors", "pseudo_network_output", "ntk_gram", "measure_ntk_cost"]
+__all__ = ["gradient_factors", "pseudo_network_output", "ntk_gram", "measure_ntk_cost", "NTKCostConfig", "NTKCost"]
 
 
 def _position(position, length: int) -> int:
@@ -235,3 +238,49 @@ def measure_ntk_cost(n: int = 1000, length: int = 10, width: int = 512, *, chunk
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["seconds_process"] = time.perf_counter() - start
     return out
+
+
+# -- the engine's kind (rnnlib.engine): the cost of the NTK Gram matrix, cached --------------------------
+
+@dataclass
+class NTKCost:
+    """Time (s) and memory (MB) of one :func:`ntk_gram`, as :func:`measure_ntk_cost` measured them."""
+
+    values: dict
+
+    def to_dict(self) -> dict:
+        return {"values": dict(self.values)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NTKCost":
+        values = check_finite_tree("ntk cost", dict(data["values"]))
+        for k, v in values.items():
+            if not isinstance(v, bool):  # flags (e.g. ``finite``) stay as they are
+                check_float(k, v, nonnegative=True)
+        return cls(values)
+
+
+@dataclass(frozen=True)
+class NTKCostConfig:
+    """Kind ``"ntk-cost"`` (chapter 7): :func:`measure_ntk_cost` at these sizes.  A timing is a
+    measurement of this machine: the cache keeps the first one (clear the entry to re-measure)."""
+
+    kind: ClassVar[str] = "ntk-cost"
+    result_type: ClassVar = NTKCost
+
+    n: int = 1000
+    length: int = 10
+    width: int = 512
+    chunk: int = 256
+    threads: int = 0
+    n_test: int = 0
+
+    def __post_init__(self):
+        for name, low in (("n", 1), ("length", 2), ("width", 1), ("chunk", 1), ("threads", 0), ("n_test", 0)):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=low))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def run(self) -> NTKCost:
+        return NTKCost(measure_ntk_cost(**self.to_dict()))

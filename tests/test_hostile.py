@@ -138,6 +138,21 @@ def test_c5_serial_with_2_threads_equals_pool_with_1_thread_bitwise():
     assert [_numbers(r) for r in pooled] == [_numbers(r) for r in serial]
 
 
+def test_c5_a_run_uses_a_fixed_thread_count_whatever_the_caller_set():
+    """The mechanism behind the bitwise equality: every run trains with RUN_THREADS torch threads
+    (1), so a serial sweep in a 2-thread process and a pool of 1-thread workers do the same
+    arithmetic; the caller's setting is restored afterwards."""
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rnnlib.run_experiment(TINY, callback=lambda epoch, model: seen.append(torch.get_num_threads()))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {rnnlib.experiment.RUN_THREADS} == {1}
+
+
 # -- 6. canonical configs ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spelling", ["z^2", "square", " z^2 ", "z ^ 2"])
