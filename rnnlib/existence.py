@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -37,7 +38,8 @@ from .rnn import ElmanRNN
 from .smooth import SmoothFunction, smooth_function
 from .tokens import embed
 
-__all__ = ["SinglePositionTarget", "WStar", "ExistenceSetup", "zero_input_trajectory", "sgd_on_target"]
+__all__ = ["SinglePositionTarget", "WStar", "ExistenceSetup", "zero_input_trajectory", "sgd_on_target",
+           "SGDOnTargetConfig", "TargetError"]
 
 
 @dataclass
@@ -308,3 +310,51 @@ def sgd_on_target(target: SinglePositionTarget, cfg) -> float:
     pred = cfg.output_scale * model.forward(embed(xs_te, cfg.eps_x))[:, -1, 0].double().numpy()
     truth = y_te[:, -1, 0].astype(np.float64)
     return float(((pred - truth) ** 2).mean() / truth.var())
+
+
+# -- the engine's kind (rnnlib.engine): SGD on a single-position target, cached ---------------------------
+
+@dataclass
+class TargetError:
+    """The standardized test error of one training run (:func:`sgd_on_target`)."""
+
+    test_mse: float
+
+    def to_dict(self) -> dict:
+        return {"test_mse": self.test_mse}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TargetError":
+        return cls(check_float("test_mse", data["test_mse"], nonnegative=True))
+
+
+@dataclass(frozen=True)
+class SGDOnTargetConfig:
+    """Kind ``"sgd-on-target"`` (chapter 6, existence of W*): :func:`sgd_on_target` of the target
+    ``phi(<w*, x*_position>)`` (``w*`` from ``target_seed``) trained as ``run_config`` says."""
+
+    kind: ClassVar[str] = "sgd-on-target"
+    result_type: ClassVar = TargetError
+
+    run_config: object  # an rnnlib.experiment.ExperimentConfig (imported lazily: experiment imports no probes)
+    position: int
+    phi: str = "sin(3z)"
+    target_seed: int = 0
+
+    def __post_init__(self):
+        from .experiment import ExperimentConfig
+        if not isinstance(self.run_config, ExperimentConfig):
+            raise TypeError(f"run_config must be an ExperimentConfig, got {type(self.run_config).__name__}")
+        object.__setattr__(self, "position", check_int("position", self.position, minimum=2))
+        object.__setattr__(self, "target_seed", check_int("target_seed", self.target_seed, minimum=0))
+        object.__setattr__(self, "phi", smooth_function(self.phi.strip() if isinstance(self.phi, str)
+                                                        else self.phi).name)
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_config.to_dict(), "position": self.position, "phi": self.phi,
+                "target_seed": self.target_seed}
+
+    def run(self) -> TargetError:
+        cfg = self.run_config
+        target = SinglePositionTarget(cfg.length, cfg.token_dim, self.position, self.phi, seed=self.target_seed)
+        return TargetError(float(sgd_on_target(target, cfg)))

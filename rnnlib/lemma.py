@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from ._checks import as_array, check_choice, check_float, check_int
 from .smooth import SmoothFunction, smooth_function
 
 __all__ = ["IndicatorFit", "fit_indicator", "hermite", "threshold_factors", "noisy_threshold_factors",
-           "sup_error_vs_neurons", "noise_robustness"]
+           "sup_error_vs_neurons", "noise_robustness", "LemmaErrorConfig", "LemmaErrors"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -266,3 +267,60 @@ def noise_robustness(fit: IndicatorFit, noises, *, M: int = 100_000, n_draws: in
                                       noise=check_float("noise", tau, nonnegative=True),
                                       noise_kind=noise_kind)[0]
     return out
+
+
+# -- the engine's kind (rnnlib.engine): Monte-Carlo sup errors of a lemma fit, cached -------------------
+
+@dataclass
+class LemmaErrors:
+    """``sup_errors[a][d]``: the sup error with ``Ms[a]`` neurons in draw ``d`` (:func:`sup_error_vs_neurons`)."""
+
+    sup_errors: list
+
+    def to_dict(self) -> dict:
+        return {"sup_errors": [list(map(float, row)) for row in self.sup_errors]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LemmaErrors":
+        rows = data["sup_errors"]
+        return cls([[check_float("sup_errors", v, nonnegative=True) for v in row] for row in rows])
+
+
+@dataclass(frozen=True)
+class LemmaErrorConfig:
+    """Kind ``"lemma-errors"`` (chapter 6, the indicator-to-function lemma): fit ``H`` for ``phi``
+    (:func:`fit_indicator`) and measure :func:`sup_error_vs_neurons` over ``Ms``."""
+
+    kind: ClassVar[str] = "lemma-errors"
+    result_type: ClassVar = LemmaErrors
+
+    phi: str = "sin(3z)"
+    degree: int = 14
+    bias_scale: float = 1.0
+    fit_noise_std: float = 0.0
+    Ms: tuple = (100, 1000, 10_000)
+    n_draws: int = 5
+    n_grid: int = 201
+    seed: int = 0
+    noise: float = 0.0
+    noise_kind: str = "gaussian"
+
+    def __post_init__(self):
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
+        put("phi", smooth_function(self.phi.strip() if isinstance(self.phi, str) else self.phi).name)
+        for name, low in (("degree", 0), ("n_draws", 1), ("n_grid", 2), ("seed", 0)):
+            put(name, check_int(name, getattr(self, name), minimum=low))
+        put("Ms", tuple(check_int("M", M, minimum=1) for M in self.Ms))
+        for name in ("bias_scale", "fit_noise_std", "noise"):
+            put(name, check_float(name, getattr(self, name), nonnegative=True))
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) if f != "Ms" else list(self.Ms)
+                for f in ("phi", "degree", "bias_scale", "fit_noise_std", "Ms", "n_draws", "n_grid", "seed",
+                          "noise", "noise_kind")}
+
+    def run(self) -> LemmaErrors:
+        fit = fit_indicator(self.phi, degree=self.degree, bias_scale=self.bias_scale, noise_std=self.fit_noise_std)
+        errors = sup_error_vs_neurons(fit, self.Ms, n_draws=self.n_draws, n_grid=self.n_grid, seed=self.seed,
+                                      noise=self.noise, noise_kind=self.noise_kind)
+        return LemmaErrors(errors.tolist())

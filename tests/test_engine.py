@@ -12,7 +12,9 @@ from rnnlib import ExperimentConfig
 from rnnlib.baselines import BaselineConfig, run_baseline
 from rnnlib.engine import kind_key, run_many
 from rnnlib.generalization import prior_bounds, trained_weight_norms
+from rnnlib.existence import SGDOnTargetConfig, SinglePositionTarget, sgd_on_target
 from rnnlib.interference import InterferenceConfig
+from rnnlib.lemma import LemmaErrorConfig, fit_indicator, sup_error_vs_neurons
 from rnnlib.ntk import NTKCostConfig
 from rnnlib.outside import OutsideConfig, run_outside
 from rnnlib.trained_bounds import PriorBoundsConfig
@@ -20,7 +22,8 @@ from rnnlib.trained_bounds import PriorBoundsConfig
 TINY = ExperimentConfig(width=16, length=6, n_train=48, n_test=40, epochs=2, batch_size=16)
 KINDS = [PriorBoundsConfig(TINY), BaselineConfig("random_features", TINY), BaselineConfig("linear_ridge", TINY),
          OutsideConfig(TINY, ("parity-2",)), InterferenceConfig(TINY.replace(labels="all")),
-         NTKCostConfig(n=20, length=4, width=16)]
+         NTKCostConfig(n=20, length=4, width=16), LemmaErrorConfig(phi=" z^2", degree=6, Ms=(50, 200), n_draws=2),
+         SGDOnTargetConfig(TINY, position=3, phi="z^2", target_seed=7)]
 
 
 def test_every_kind_round_trips_through_the_cache(tmp_path):
@@ -33,6 +36,9 @@ def test_every_kind_round_trips_through_the_cache(tmp_path):
     # the kinds give what the functions they wrap give
     assert first[1].test_mse == run_baseline("random_features", TINY).test_mse
     assert first[3].results[0].test_mse == run_outside(TINY, ("parity-2",))[0].test_mse
+    direct = sup_error_vs_neurons(fit_indicator("z^2", degree=6), (50, 200), n_draws=2)
+    assert first[6].sup_errors == direct.tolist()
+    assert first[7].test_mse == sgd_on_target(SinglePositionTarget(6, 8, 3, "z^2", seed=7), TINY)
 
 
 def test_prior_bounds_read_the_stored_weights_and_never_retrain(tmp_path, monkeypatch):
