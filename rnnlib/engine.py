@@ -216,13 +216,10 @@ def _graph(configs: Sequence) -> tuple[dict[str, Any], dict[str, int]]:
     return nodes, levels
 
 
-def is_cached(configs: Iterable, cache_dir=None, *, measure=None) -> list[bool]:
-    """For each config, whether :func:`run_many` would read it (and what it requires) from the cache."""
+def is_cached(configs: Iterable, cache_dir=None) -> list[bool]:
+    """For each config (of any kind), whether :func:`run_many` would read it from the cache."""
     cache = Cache(default_cache_dir() if cache_dir is None else cache_dir)
     configs = list(configs)
-    if measure is not None:
-        from .sweep import measured
-        configs = [measured(c, measure) for c in configs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CacheWarning)
         return [_load_hit(cache, kind_key(c), c) is not None for c in configs]

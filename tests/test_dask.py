@@ -12,6 +12,7 @@ import pytest
 import rnnlib
 from rnnlib import ExperimentConfig, config_grid
 from rnnlib.generalization import trained_weight_norms
+from rnnlib.sweep import cache_status
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -35,6 +36,6 @@ def test_sweep_on_a_local_dask_cluster_matches_serial_bitwise(tmp_path):
                                measure=trained_weight_norms)
     assert [_numbers(r) for r in on_dask] == [_numbers(r) for r in serial]
     # the client wrote the cache: a later run reads the cluster's results without recomputing
-    assert rnnlib.cache.cache_status(cfgs, tmp_path, measure=trained_weight_norms) == [True] * len(cfgs)
+    assert cache_status(cfgs, tmp_path, measure=trained_weight_norms) == [True] * len(cfgs)
     again = rnnlib.sweep(cfgs, cache_dir=tmp_path, progress=False, measure=trained_weight_norms)
     assert [r.to_dict() for r in again] == [r.to_dict() for r in on_dask]
