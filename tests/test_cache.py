@@ -124,7 +124,7 @@ def test_run_many_mixes_kinds_and_rejects_non_kinds(tmp_path):
 _FLOATS = st.floats(min_value=0.05, max_value=5, allow_nan=False)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(width=st.integers(1, 4096), eps_x=_FLOATS, seed=st.integers(0, 2 ** 31),
        as_numpy=st.booleans(), phi=st.sampled_from(["z^2", "square", " z^2 ", "sin(3z)", "sin(3.0z)", " sin(3z)",
                                                     "cos(2z)-1", "z", "identity"]))
@@ -140,7 +140,7 @@ def test_equal_configs_have_equal_keys(width, eps_x, seed, as_numpy, phi):
     assert ExperimentConfig(phi=cfg.phi) == ExperimentConfig(phi=phi)  # the canonical name parses to itself
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
                             | st.text(max_size=8),
                             lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c, max_size=4),
