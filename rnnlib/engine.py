@@ -143,7 +143,8 @@ class SerialExecutor(Executor):
 # -- progress ------------------------------------------------------------------------------------
 
 class _Progress:
-    """A tqdm bar on a terminal; one plain line per finished point in a log (no ``\\r`` frames)."""
+    """A tqdm bar on a terminal or in a notebook; one plain line per finished point in a log (no
+    ``\\r`` frames)."""
 
     def __init__(self, total: int, cached: int, desc: str, enabled: bool):
         self.total, self.done, self.cached, self.desc = total, cached, cached, desc
@@ -151,7 +152,8 @@ class _Progress:
         self.enabled = enabled and total > 0
         if not self.enabled:
             return
-        if getattr(sys.stderr, "isatty", lambda: False)():
+        # a terminal or a notebook kernel (tqdm.auto draws a widget there): a live bar
+        if getattr(sys.stderr, "isatty", lambda: False)() or "ipykernel" in sys.modules:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=total, initial=cached, desc=desc, unit="run")
             self.bar.set_postfix(cached=cached)
