@@ -357,23 +357,25 @@ def test_c11_usage_errors_exit_2_and_failures_exit_1(tmp_path):
     assert proc.returncode == 1 and "diverged" in proc.stderr
 
 
-def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path, workers):
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps({"base": {"width": 32, "length": 6, "n_train": 96, "n_test": 64, "epochs": 30,
                                          "batch_size": 8}, "grid": {"seed": list(range(40))}}))
     cache = tmp_path / "cache"
-    proc = subprocess.Popen([sys.executable, "-m", "rnnlib", "sweep", str(spec), "--cache", str(cache)],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlib", "sweep", str(spec), "--cache", str(cache),
+                             "--workers", workers], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     try:
         deadline = time.time() + 120
         while len(list(cache.glob("*.json"))) < 2 and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert proc.poll() is None, "the sweep ended before the interrupt"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C on a terminal: the whole process group
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130
     lines = [ln for ln in err.splitlines() if not ln.startswith("sweep: ")]  # progress lines of a log
     n = len(list(cache.glob("*.json")))
