@@ -188,7 +188,8 @@ def test_c6_bool_complex_and_string_booleans_are_refused(field, value, error):
 # -- 7. requests beyond the machine ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("change", [{"width": 10 ** 6}, {"length": 10 ** 4}])
-def test_c7_huge_run_is_refused_up_front_with_an_estimate(change):
+def test_c7_huge_run_is_refused_up_front_with_an_estimate(change, monkeypatch):
+    monkeypatch.setenv("RNNLIB_MAX_MEMORY_GB", "4")  # the limit of a small machine, whatever this one has
     cfg = ExperimentConfig(**change)
     start = time.perf_counter()
     with pytest.raises(ValueError, match=r"needs an estimated [0-9.e+]+ GiB"):
