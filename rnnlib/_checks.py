@@ -118,3 +118,20 @@ def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")
+
+
+def check_finite_tree(name: str, value: Any) -> Any:
+    """Return a JSON-like value (dicts, lists, numbers, strings, None) after checking that every
+    number in it is finite (a damaged cache entry raises ``ValueError`` naming the place)."""
+    stack = [(name, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((f"{where}[{k!r}]", x) for k, x in v.items())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((f"{where}[{i}]", x) for i, x in enumerate(v))
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{where} must be finite, got {v}")
+        elif not isinstance(v, (str, int, float, type(None))):
+            raise TypeError(f"{where} must be a JSON value, got {type(v).__name__}")
+    return value

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_float
+from ._checks import check_choice, check_finite_tree, check_float
 from .experiment import (Dataset, ExperimentConfig, ExperimentResult, _standardize, derive_seed, initial_model,
                          make_dataset, run_experiment)
 from .ntk import ntk_gram
@@ -37,7 +37,7 @@ from .rnn import ElmanRNN
 
 __all__ = ["BaselineResult", "BASELINES", "run_baseline", "sgd_w", "random_features", "ntk_ridge", "sgd_wa",
            "full_training", "linear_ridge", "ridge_select", "kernel_ridge_select", "RIDGE_GRID", "verdict",
-           "summary_table", "format_table", "measure_baselines", "measure_random_features"]
+           "summary_table", "format_table", "measure_baselines", "measure_random_features", "BaselineConfig"]
 
 #: Regularizers tried, relative to the mean eigenvalue (trace / size) of the Gram matrix.
 RIDGE_GRID = tuple(float(v) for v in np.logspace(-7, 1, 17))
@@ -444,3 +444,39 @@ def measure_random_features(result: ExperimentResult) -> dict:
     """A ``measure`` hook for :func:`rnnlib.sweep`: the random-features baseline on the same config."""
     res = random_features(result.config)
     return {"random_features": res.test_mse, "random_features_train": res.train_mse}
+
+
+# -- the engine's kind (rnnlib.engine): one baseline on one config, computed once and cached --------
+
+class CheckedBaselineResult(BaselineResult):
+    """:class:`BaselineResult` whose ``from_dict`` validates a stored payload."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BaselineResult:
+        data = check_finite_tree("baseline result", dict(data))
+        for name in ("train_mse", "test_mse", "seconds"):
+            check_float(name, data[name], nonnegative=True)
+        return BaselineResult.from_dict(data)
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Kind ``"baseline"`` (chapter 7): :func:`run_baseline` of ``name`` on the task and data of
+    ``run_config`` (the data are drawn from its seeds, so nothing is retrained to get them)."""
+
+    kind: ClassVar[str] = "baseline"
+    result_type: ClassVar = CheckedBaselineResult
+
+    name: str
+    run_config: ExperimentConfig
+
+    def __post_init__(self):
+        check_choice("name", self.name, tuple(BASELINES))
+        if not isinstance(self.run_config, ExperimentConfig):
+            raise TypeError(f"run_config must be an ExperimentConfig, got {type(self.run_config).__name__}")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "run": self.run_config.to_dict()}
+
+    def run(self) -> BaselineResult:
+        return run_baseline(self.name, self.run_config)

@@ -357,11 +357,8 @@ class Cache:
                 pass
 
 
-def cache_status(configs: Iterable, cache_dir: str | os.PathLike | None = None, *, measure=None) -> list[bool]:
-    """For each config (of any kind), whether the engine would read it from the cache.
-
-    With ``measure`` (the deprecated hook of :func:`rnnlib.sweep`), whether the run *and* its
-    measured extras are cached.
-    """
+def cache_status(configs: Iterable, cache_dir: str | os.PathLike | None = None) -> list[bool]:
+    """For each config (of any kind), whether the engine would read it from the cache (an entry that
+    loads and validates).  For SGD runs with a ``measure`` hook see :func:`rnnlib.sweep.cache_status`."""
     from .engine import is_cached  # the engine builds keys; the cache only stores them
-    return is_cached(configs, cache_dir, measure=measure)
+    return is_cached(configs, cache_dir)

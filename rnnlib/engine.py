@@ -72,10 +72,17 @@ def kind_key(config) -> str:
 
 def _compute(config, inputs: tuple, threads: int | None):
     """Run one config (in a worker): ``(result dict, arrays or None)``."""
+    import torch
     if threads is not None:
-        import torch
         torch.set_num_threads(threads)
-    result = config.run(*inputs)
+    # one torch thread per computation, whatever the executor: threaded products sum in another
+    # order, and a result must not depend on where it ran (serial, pool, cluster)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = config.run(*inputs)
+    finally:
+        torch.set_num_threads(before)
     arrays = result.arrays() if callable(getattr(result, "arrays", None)) else None
     return result.to_dict(), arrays
 
@@ -136,7 +143,8 @@ class SerialExecutor(Executor):
 # -- progress ------------------------------------------------------------------------------------
 
 class _Progress:
-    """A tqdm bar on a terminal; one plain line per finished point in a log (no ``\\r`` frames)."""
+    """A tqdm bar on a terminal or in a notebook; one plain line per finished point in a log (no
+    ``\\r`` frames)."""
 
     def __init__(self, total: int, cached: int, desc: str, enabled: bool):
         self.total, self.done, self.cached, self.desc = total, cached, cached, desc
@@ -144,7 +152,8 @@ class _Progress:
         self.enabled = enabled and total > 0
         if not self.enabled:
             return
-        if getattr(sys.stderr, "isatty", lambda: False)():
+        # a terminal or a notebook kernel (tqdm.auto draws a widget there): a live bar
+        if getattr(sys.stderr, "isatty", lambda: False)() or "ipykernel" in sys.modules:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=total, initial=cached, desc=desc, unit="run")
             self.bar.set_postfix(cached=cached)
@@ -183,7 +192,8 @@ def _load_hit(cache: Cache, key: str, config):
         result = type(config).result_type.from_dict(payload)
     except (KeyError, TypeError, ValueError, RecursionError) as exc:
         return cache.reject(key, f"result does not validate ({exc})")
-    if getattr(result, "config", config) != config:
+    stored = getattr(result, "config", None)  # an SGD result names its config: it must be this one
+    if type(stored) is type(config) and stored != config:
         return cache.reject(key, "its config differs from the requested one")
     return result
 
@@ -208,13 +218,10 @@ def _graph(configs: Sequence) -> tuple[dict[str, Any], dict[str, int]]:
     return nodes, levels
 
 
-def is_cached(configs: Iterable, cache_dir=None, *, measure=None) -> list[bool]:
-    """For each config, whether :func:`run_many` would read it (and what it requires) from the cache."""
+def is_cached(configs: Iterable, cache_dir=None) -> list[bool]:
+    """For each config (of any kind), whether :func:`run_many` would read it from the cache."""
     cache = Cache(default_cache_dir() if cache_dir is None else cache_dir)
     configs = list(configs)
-    if measure is not None:
-        from .sweep import measured
-        configs = [measured(c, measure) for c in configs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CacheWarning)
         return [_load_hit(cache, kind_key(c), c) is not None for c in configs]

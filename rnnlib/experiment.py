@@ -1,4 +1,4 @@
-"""One experiment, from a config to its result (design.md sections 3-4).
+"""One SGD run, from a config to its result (chapters 4-5; paper sections 2-3, Theorem 1).
 
 :class:`ExperimentConfig` names everything that determines an experiment; the
 same config (and seed) gives the same numbers.  :func:`run_experiment` samples the

@@ -302,7 +302,7 @@ class LemmaRateConfig:
     def run(self) -> LemmaRateResult:
         fit = fit_indicator(self.phi)
         u = np.linspace(-1, 1, check_int("n_curve", self.n_curve, minimum=2))
-        curves = np.array([fit.estimate(u, M, seed=1) for M in self.curve_ms]).reshape(len(self.curve_ms), -1)
+        curves = np.array([fit.estimate(u, M, seed=1) for M in self.curve_ms]).reshape(len(self.curve_ms), u.size)
         return LemmaRateResult(self, sup_error_vs_neurons(fit, self.ms, n_draws=self.n_draws, seed=self.seed),
                                fit.second_moment, fit.bias_error(), curves)
 
@@ -324,9 +324,12 @@ class LemmaRateResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> LemmaRateResult:
-        return cls(LemmaRateConfig.from_dict(d["config"]), finite_array("errors", d["errors"], 2),
-                   finite_number("second_moment", d["second_moment"]), finite_number("bias", d["bias"]),
-                   finite_array("curves", d["curves"], 2))
+        config = LemmaRateConfig.from_dict(d["config"])
+        # JSON drops the shape of an empty array: no curve_ms, no curves, shape (0, n_curve)
+        curves = np.empty((0, config.n_curve)) if not config.curve_ms and d["curves"] == [] \
+            else finite_array("curves", d["curves"], 2)
+        return cls(config, finite_array("errors", d["errors"], 2),
+                   finite_number("second_moment", d["second_moment"]), finite_number("bias", d["bias"]), curves)
 
 
 LemmaRateConfig.result_type = LemmaRateResult

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from ._checks import as_array, check_int
+from ._checks import as_array, check_finite_tree, check_float, check_int
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult, _sgd_options, _standardize, derive_seed, initial_model
 from .smooth import smooth_function
@@ -35,7 +36,7 @@ from .tokens import embed, sample_tokens
 from .training import predict, standardized_mse, train_sgd
 
 __all__ = ["NonAdditiveConcept", "ExactlyOneConcept", "ParityConcept", "OUTSIDE_TARGETS", "make_target",
-           "OutsideResult", "run_outside", "samples_needed", "measure_outside"]
+           "OutsideResult", "run_outside", "samples_needed", "measure_outside", "OutsideConfig", "OutsideRuns"]
 
 
 class _LastPositionTarget:
@@ -229,3 +230,50 @@ def measure_outside(result: ExperimentResult) -> dict:
     out = {"additive": float(result.test_mse)}
     out.update({r.target: r.test_mse for r in run_outside(result.config, others)})
     return out
+
+
+# -- the engine's kind (rnnlib.engine): SGD on W against targets outside the class, cached ------------
+
+@dataclass
+class OutsideRuns:
+    """The :class:`OutsideResult` of every target of one :class:`OutsideConfig`, in its order."""
+
+    results: list
+
+    def to_dict(self) -> dict:
+        return {"results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OutsideRuns":
+        check_finite_tree("outside result", data)
+        out = []
+        for d in data["results"]:
+            for name in ("train_mse", "test_mse", "seconds"):
+                check_float(name, d[name], nonnegative=True)
+            out.append(OutsideResult(d["target"], ExperimentConfig.from_dict(d["config"]), float(d["train_mse"]),
+                                     float(d["test_mse"]), float(d["seconds"]), dict(d["history"])))
+        return cls(out)
+
+
+@dataclass(frozen=True)
+class OutsideConfig:
+    """Kind ``"outside"`` (chapter 7): :func:`run_outside` of ``targets`` on ``run_config``'s task."""
+
+    kind: ClassVar[str] = "outside"
+    result_type: ClassVar = OutsideRuns
+
+    run_config: ExperimentConfig
+    targets: tuple = tuple(t for t in OUTSIDE_TARGETS if t != "additive")
+
+    def __post_init__(self):
+        targets = (self.targets,) if isinstance(self.targets, str) else tuple(self.targets)
+        for t in targets:
+            if not isinstance(t, str):
+                raise TypeError(f"targets must be names, got {t!r}")
+        object.__setattr__(self, "targets", targets)
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_config.to_dict(), "targets": list(self.targets)}
+
+    def run(self) -> OutsideRuns:
+        return OutsideRuns(run_outside(self.run_config, self.targets))

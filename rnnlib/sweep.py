@@ -156,7 +156,12 @@ def config_key(cfg: ExperimentConfig, measure: Callable | str | None = None) -> 
 def cache_status(configs: Iterable[ExperimentConfig], cache_dir: str | os.PathLike | None = None, *,
                  measure: Callable | None = None) -> list[bool]:
     """For each config, whether :func:`sweep` would read it (and its measure) from the cache."""
-    return engine.is_cached(configs, cache_dir, measure=measure)
+    configs = list(configs)
+    runs = engine.is_cached(configs, cache_dir)
+    if measure is None:
+        return runs
+    extras = engine.is_cached([measured(c, measure) for c in configs], cache_dir)
+    return [a and b for a, b in zip(runs, extras)]
 
 
 def estimated_cost(cfg: ExperimentConfig) -> float:

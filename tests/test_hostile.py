@@ -138,6 +138,21 @@ def test_c5_serial_with_2_threads_equals_pool_with_1_thread_bitwise():
     assert [_numbers(r) for r in pooled] == [_numbers(r) for r in serial]
 
 
+def test_c5_a_run_uses_a_fixed_thread_count_whatever_the_caller_set():
+    """The mechanism behind the bitwise equality: every run trains with RUN_THREADS torch threads
+    (1), so a serial sweep in a 2-thread process and a pool of 1-thread workers do the same
+    arithmetic; the caller's setting is restored afterwards."""
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rnnlib.run_experiment(TINY, callback=lambda epoch, model: seen.append(torch.get_num_threads()))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {rnnlib.experiment.RUN_THREADS} == {1}
+
+
 # -- 6. canonical configs ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spelling", ["z^2", "square", " z^2 ", "z ^ 2"])
@@ -173,7 +188,8 @@ def test_c6_bool_complex_and_string_booleans_are_refused(field, value, error):
 # -- 7. requests beyond the machine ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("change", [{"width": 10 ** 6}, {"length": 10 ** 4}])
-def test_c7_huge_run_is_refused_up_front_with_an_estimate(change):
+def test_c7_huge_run_is_refused_up_front_with_an_estimate(change, monkeypatch):
+    monkeypatch.setenv("RNNLIB_MAX_MEMORY_GB", "4")  # the limit of a small machine, whatever this one has
     cfg = ExperimentConfig(**change)
     start = time.perf_counter()
     with pytest.raises(ValueError, match=r"needs an estimated [0-9.e+]+ GiB"):
@@ -342,23 +358,25 @@ def test_c11_usage_errors_exit_2_and_failures_exit_1(tmp_path):
     assert proc.returncode == 1 and "diverged" in proc.stderr
 
 
-def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path, workers):
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps({"base": {"width": 32, "length": 6, "n_train": 96, "n_test": 64, "epochs": 30,
                                          "batch_size": 8}, "grid": {"seed": list(range(40))}}))
     cache = tmp_path / "cache"
-    proc = subprocess.Popen([sys.executable, "-m", "rnnlib", "sweep", str(spec), "--cache", str(cache)],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlib", "sweep", str(spec), "--cache", str(cache),
+                             "--workers", workers], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     try:
         deadline = time.time() + 120
         while len(list(cache.glob("*.json"))) < 2 and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert proc.poll() is None, "the sweep ended before the interrupt"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C on a terminal: the whole process group
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130
     lines = [ln for ln in err.splitlines() if not ln.startswith("sweep: ")]  # progress lines of a log
     n = len(list(cache.glob("*.json")))
