@@ -4,14 +4,15 @@
 
 prints one JSON line: ``seconds_gram``, ``cpu_seconds_gram``, ``seconds_cross``, ``cpu_seconds_cross``
 (the ``(N_TEST, N)`` cross-kernel, 0 when N_TEST = 0), ``rss_before_mb`` (after imports and data),
-``peak_rss_mb`` (``ru_maxrss`` of the whole process), ``threads``, ``finite``.  torch allocates outside
+``peak_rss_mb`` (``VmHWM``, the peak resident set of this process's memory map; ``ru_maxrss`` would
+not do: Linux carries it across fork and exec, so a child of a large process such as pytest reports
+its parent's peak), ``threads``, ``finite``.  torch allocates outside
 Python's allocator, so ``tracemalloc`` cannot see it; the peak resident set size of a separate process
 can.  :func:`rnnlib.ntk.measure_ntk_cost` runs this script in a subprocess (chapter 7 reports it).
 """
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
@@ -22,10 +23,11 @@ import rnnlib
 from rnnlib.ntk import ntk_gram
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """``field`` of /proc/self/status in MB (``VmRSS`` now, ``VmHWM`` the peak)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -44,7 +46,7 @@ def main(argv: list[str]) -> dict:
     if n_test:
         ntk_gram(model, xt, x, output_scale=0.3, chunk=chunk)
     t2, c2 = time.perf_counter(), time.process_time()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mb("VmHWM")
     return {"seconds_gram": t1 - t0, "cpu_seconds_gram": c1 - c0,
             "seconds_cross": t2 - t1, "cpu_seconds_cross": c2 - c1,
             "rss_before_mb": before, "peak_rss_mb": peak, "threads": torch.get_num_threads(),
