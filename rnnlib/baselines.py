@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_finite_tree, check_float
-from .experiment import (Dataset, ExperimentConfig, ExperimentResult, _standardize, derive_seed, initial_model,
+from .experiment import (Dataset, ExperimentConfig, ExperimentResult, standardize_labels, derive_seed, initial_model,
                          make_dataset, run_experiment)
 from .ntk import ntk_gram
 from .recurrence import relu_recurrence
@@ -85,8 +85,8 @@ def _prepare(cfg, data):
                          f"test sequences of length {cfg.length}, got x_train {data.x_train.shape} and "
                          f"x_test {data.x_test.shape}")
     lab = np.flatnonzero(data.labelled)
-    y_tr, mean, std = _standardize(data.y_train, data.labelled)
-    y_te, _, _ = _standardize(data.y_test, data.labelled, mean, std)
+    y_tr, mean, std = standardize_labels(data.y_train, data.labelled)
+    y_te, _, _ = standardize_labels(data.y_test, data.labelled, mean, std)
     return data, lab, y_tr[:, lab], y_te[:, lab]  # (n, nl, d)
 
 

@@ -281,7 +281,7 @@ def sgd_on_target(target: SinglePositionTarget, cfg) -> float:
     :class:`~rnnlib.experiment.ExperimentConfig` with the target's length and token size and
     ``output_dim = 1``); the labels are ``target`` at the last position.
     """
-    from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model
+    from .experiment import ExperimentConfig, sgd_options, standardize_labels, derive_seed, initial_model
     from .tokens import sample_tokens
     from .training import train_sgd
 
@@ -300,11 +300,11 @@ def sgd_on_target(target: SinglePositionTarget, cfg) -> float:
     y_tr = np.zeros((cfg.n_train, cfg.length, 1))
     y_te = np.zeros((cfg.n_test, cfg.length, 1))
     y_tr[:, -1, 0], y_te[:, -1, 0] = target(xs_tr), target(xs_te)
-    y_tr, mean, std = _standardize(y_tr, labelled)
-    y_te, _, _ = _standardize(y_te, labelled, mean, std)
+    y_tr, mean, std = standardize_labels(y_tr, labelled)
+    y_te, _, _ = standardize_labels(y_te, labelled, mean, std)
     model = initial_model(cfg)
     train_sgd(model, embed(xs_tr, cfg.eps_x), y_tr, labelled, seed=derive_seed(cfg.seed, "sgd"),
-              **_sgd_options(cfg))
+              **sgd_options(cfg))
     pred = cfg.output_scale * model.forward(embed(xs_te, cfg.eps_x))[:, -1, 0].double().numpy()
     truth = y_te[:, -1, 0].astype(np.float64)
     return float(((pred - truth) ** 2).mean() / truth.var())

@@ -30,7 +30,7 @@ from .training import predict, standardized_mse, train_sgd
 
 __all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "initial_model",
            "run_experiment", "run_ensemble", "derive_seed", "DegenerateDataError", "fixed_threads",
-           "RUN_THREADS"]
+           "RUN_THREADS", "standardize_labels", "sgd_options"]
 
 # torch threads of one run: matrix products split over threads sum in another order, so the last
 # digits of a result would depend on the thread count (width 200: 1 thread against 2).  Every run
@@ -195,7 +195,14 @@ def _finite(name: str, value) -> float:
     return value
 
 
-def _standardize(y, labelled, mean=None, std=None):
+def standardize_labels(y, labelled, mean=None, std=None):
+    """Centre and scale the labels at the labelled positions: ``(y - mean) / std``, float32.
+
+    ``y`` is ``(n, L, d)``; ``mean`` and ``std`` (per labelled position and output) come from ``y``
+    itself (the training set) unless given (the test set uses the training set's).  Returns the
+    standardized labels (zero at unlabelled positions), ``mean`` and ``std``.  Refuses fewer than
+    two sequences or (almost) constant labels with :class:`DegenerateDataError`.
+    """
     lab = np.flatnonzero(labelled)
     y_lab = y[:, lab]
     if mean is None:
@@ -242,14 +249,15 @@ class _Prepared:
 
 def _prepare(cfg: ExperimentConfig, data: Dataset | None = None) -> _Prepared:
     data = make_dataset(cfg) if data is None else data
-    y_tr, mean, std = _standardize(data.y_train, data.labelled)
-    y_te, _, _ = _standardize(data.y_test, data.labelled, mean, std)
+    y_tr, mean, std = standardize_labels(data.y_train, data.labelled)
+    y_te, _, _ = standardize_labels(data.y_test, data.labelled, mean, std)
     model = initial_model(cfg)
     return _Prepared(data, y_tr, y_te, mean, std, model, model.W.clone())
 
 
-def _sgd_options(cfg: ExperimentConfig) -> dict:
-    """The keyword arguments of :func:`~rnnlib.training.train_sgd` that a config fixes."""
+def sgd_options(cfg: ExperimentConfig) -> dict:
+    """The keyword arguments of :func:`~rnnlib.training.train_sgd` that a config fixes (step size,
+    budget, trained matrices, evaluation interval, and where tail averaging starts)."""
     total_steps = cfg.epochs * math.ceil(cfg.n_train / cfg.batch_size)
     average_from = None
     if cfg.average > 0 and total_steps > 0:
@@ -322,7 +330,7 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
         prep = _prepare(cfg)
         history = train_sgd(prep.model, prep.data.x_train, prep.y_train, prep.data.labelled,
                             seed=derive_seed(cfg.seed, "sgd"), x_eval=prep.data.x_test, y_eval=prep.y_test,
-                            progress=progress, callback=callback, **_sgd_options(cfg))
+                            progress=progress, callback=callback, **sgd_options(cfg))
         return _measure(cfg, prep, history, time.perf_counter() - start, keep_model)
 
 
@@ -391,7 +399,7 @@ def _run_together(cfgs: list[ExperimentConfig], keep_model: bool, progress: bool
         xe, ye = [p.data.x_test for p in preps], [p.y_test for p in preps]
     histories = train_sgd([p.model for p in preps], x, y, preps[0].data.labelled,
                           seed=[derive_seed(cfg.seed, "sgd") for cfg in cfgs], x_eval=xe, y_eval=ye,
-                          progress=progress, **_sgd_options(cfgs[0]))
+                          progress=progress, **sgd_options(cfgs[0]))
     results = [_measure(cfg, p, h, 0.0, keep_model) for cfg, p, h in zip(cfgs, preps, histories)]
     share = (time.perf_counter() - start) / len(cfgs)
     for res in results:

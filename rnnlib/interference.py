@@ -22,7 +22,7 @@ import torch
 
 from ._checks import check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, _sgd_options, _standardize, derive_seed, initial_model, make_dataset
+from .experiment import ExperimentConfig, sgd_options, standardize_labels, derive_seed, initial_model, make_dataset
 from .payload import finite_array, finite_number, float_tuple, int_tuple
 from .training import predict, train_sgd
 
@@ -120,15 +120,15 @@ def interference(cfg: ExperimentConfig, pair: tuple[int, int] | None = None, *,
     changed = change_pair(data.concept, pair, seed=derive_seed(cfg.seed, "changed-pair"))
     labelled = data.labelled
     lab = np.flatnonzero(labelled)
-    y0_tr, mean, std = _standardize(data.y_train, labelled)
-    y0_te, _, _ = _standardize(data.y_test, labelled, mean, std)
+    y0_tr, mean, std = standardize_labels(data.y_train, labelled)
+    y0_te, _, _ = standardize_labels(data.y_test, labelled, mean, std)
     # the changed targets are expressed in the original units, so moves are comparable
-    y1_tr, _, _ = _standardize(changed(data.x_star_train), labelled, mean, std)
-    y1_te, _, _ = _standardize(changed(data.x_star_test), labelled, mean, std)
+    y1_tr, _, _ = standardize_labels(changed(data.x_star_train), labelled, mean, std)
+    y1_te, _, _ = standardize_labels(changed(data.x_star_test), labelled, mean, std)
     models = [initial_model(cfg)
               for _ in range(2)]
     train_sgd(models, data.x_train, [y0_tr, y1_tr], labelled, seed=derive_seed(cfg.seed, "sgd"),
-              progress=progress, **_sgd_options(cfg))
+              progress=progress, **sgd_options(cfg))
     W = torch.stack([mdl.W for mdl in models])
     A = torch.stack([mdl.A for mdl in models])
     B = torch.stack([mdl.B for mdl in models])

@@ -29,7 +29,7 @@ import torch
 
 from ._checks import as_array, check_finite_tree, check_float, check_int
 from .concept import AdditiveConcept
-from .experiment import ExperimentConfig, ExperimentResult, _sgd_options, _standardize, derive_seed, initial_model
+from .experiment import ExperimentConfig, ExperimentResult, sgd_options, standardize_labels, derive_seed, initial_model
 from .smooth import smooth_function
 from .stats import samples_needed  # noqa: F401  (N* by the book's one rule; a public name of this module)
 from .tokens import embed, sample_tokens
@@ -198,13 +198,13 @@ def run_outside(cfg: ExperimentConfig, targets=OUTSIDE_TARGETS, *, progress: boo
     lab = np.flatnonzero(labelled)
     ys_tr, ys_te = [], []
     for c in concepts:
-        y_tr, mean, std = _standardize(c(xs_tr), labelled)
+        y_tr, mean, std = standardize_labels(c(xs_tr), labelled)
         ys_tr.append(y_tr)
-        ys_te.append(_standardize(c(xs_te), labelled, mean, std)[0])
+        ys_te.append(standardize_labels(c(xs_te), labelled, mean, std)[0])
     models = [initial_model(cfg)
               for _ in concepts]
     histories = train_sgd(models, x_tr, ys_tr, labelled, seed=derive_seed(cfg.seed, "sgd"), x_eval=x_te,
-                          y_eval=ys_te, progress=progress, **_sgd_options(cfg))
+                          y_eval=ys_te, progress=progress, **sgd_options(cfg))
     W = torch.stack([mdl.W for mdl in models])
     A = torch.stack([mdl.A for mdl in models])
     B = torch.stack([mdl.B for mdl in models])
