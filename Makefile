@@ -3,7 +3,8 @@
 # on a fresh machine `make book` or `make test` is the only command to type.
 #
 #   make book    full-fidelity book (RNNLIB_FAST unset) -> _build/html/index.html
-#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML and browser checks
+#   make test    unit tests and live controls under the book's executor, then the fast-profile book
+#                build (each chapter executed once) + nbval's checks on its notebooks, HTML and browser
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
 #   make bench-book  time `make book` cold and warm (opt-in: two full builds)
@@ -46,11 +47,11 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
-.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book lint clean
+.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book book-flops lint clean
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
-	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build, HTML and browser checks)"
+	@echo "make test    run all tests (unit, live controls, fast-profile book build with nbval checks, HTML and browser)"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
@@ -152,7 +153,7 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(JB) build . --path-output . $(JB_FLAGS)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
-	  $(PYTEST) -q -m "book or browser" tests/test_book_html.py tests/test_browser.py; fi
+	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS); fi
 	@echo "Book: $(abspath $(FULL_HTML))/index.html"
 
 # The CI build: small sizes, warnings and cell errors fail it. Always from scratch, so that it
@@ -164,13 +165,31 @@ book-fast: $(STAMP) $(ASSETS_STAMP)
 # ---------------------------------------------------------------------------------------------
 # Tests
 
-test: test-unit test-notebooks test-book
+# Each chapter is executed once: by the fast book build (test-book), whose executed notebooks the
+# nbval checks read (tests/test_executed_notebooks.py). test-unit executes only small notebooks:
+# every page's live controls, repeatedly, under the book's executor (tests/test_live_controls.py).
+test: test-unit test-book
 
+# Unit tests, and the live-control executor test (marker "executor"; it starts its kernels without
+# MPLBACKEND, as the book does).
 test-unit: $(STAMP)
 	$(UNIT_ENV) $(PYTEST) tests -m "not book and not browser"
 
-# nbval executes every chapter in the fast profile; --nbval-lax fails on any cell error and compares
-# only the outputs of cells marked "# NBVAL_CHECK_OUTPUT".
+# Checks of a built book: nbval's checks on the notebooks it executed (every cell ran, no error,
+# "# NBVAL_CHECK_OUTPUT" cells equal to the stored outputs after tests/nbval_sanitize.cfg), then
+# the HTML, then every page in headless Chromium (tests/test_browser.py; skipped with a message where
+# Chromium is not installed).
+BOOK_TESTS := tests/test_executed_notebooks.py tests/test_book_html.py tests/test_browser.py
+
+# After the fast build (which fails on any cell error, a failing assert included, and on any
+# warning). Screenshots go to $(FAST_OUT)/screenshots/.
+test-book: book-fast
+	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" $(BOOK_TESTS)
+
+# nbval re-executing chapters in their own kernels (not part of `make test`, where the book build
+# executes each chapter once): to check one chapter alone, e.g.
+# `make test-notebooks NOTEBOOKS=chapters/02_concept_class.ipynb`. --nbval-lax fails on any cell
+# error and compares only the outputs of cells marked "# NBVAL_CHECK_OUTPUT".
 test-notebooks: $(STAMP)
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "nbval: chapters/ has no notebooks yet, nothing to execute"
@@ -178,12 +197,6 @@ else
 	$(FAST_ENV) $(PYTEST) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 endif
-
-# After the fast build: static checks of its HTML, then every page opened in headless Chromium
-# (tests/test_browser.py; skipped with a message where Chromium is not installed). Screenshots go
-# to $(FAST_OUT)/screenshots/.
-test-book: book-fast
-	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_book_html.py tests/test_browser.py
 
 # ---------------------------------------------------------------------------------------------
 # Working with the book
