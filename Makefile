@@ -7,7 +7,8 @@
 #                build (each chapter executed once) + nbval's checks on its notebooks, HTML and browser
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
-#   make bench-book  time `make book` cold and warm (opt-in: two full builds)
+#   make bench-book  time `make book` cold and warm, and its FLOP efficiency (opt-in: two full builds)
+#   make book-flops  the FLOP-efficiency measurement on a cold fast-profile build (small run)
 #   make clean   remove build outputs
 #   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
 
@@ -218,6 +219,12 @@ bench: $(STAMP)
 # reports their times from bench/book_times.json.
 bench-book: $(STAMP)
 	$(PY) bench/book_times.py
+
+# A small run of the FLOP-efficiency measurement (bench/book_flops.py): a cold fast-profile build into
+# _build/flops with its own sweep cache, then book_flop_efficiency and the breakdown of the build
+# time, printed (bench-book measures the full build and writes it into bench/results.json).
+book-flops: $(STAMP) $(ASSETS_STAMP)
+	$(PY) bench/book_flops.py --fast-build
 
 # Cheap static checks: every module compiles, every notebook is valid nbformat with no saved errors.
 lint: $(STAMP)
