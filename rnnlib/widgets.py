@@ -24,6 +24,7 @@ saved in the notebook and the static page renders it.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import itertools
@@ -173,8 +174,10 @@ def _request_type() -> str | None:
     return ((ip.get_parent() or {}).get("header") or {}).get("msg_type")
 
 
+@functools.cache
 def _live_control_class():
-    """``ipywidgets.interactive`` whose output widget is set, never displayed into (imported lazily)."""
+    """``ipywidgets.interactive`` whose output widget is set, never displayed into (defined on first
+    use: :func:`slider` needs no ipywidgets)."""
     import ipywidgets
 
     class LiveControl(ipywidgets.interactive):
