@@ -3,10 +3,12 @@
 # on a fresh machine `make book` or `make test` is the only command to type.
 #
 #   make book    full-fidelity book (RNNLIB_FAST unset) -> _build/html/index.html
-#   make test    unit tests, nbval on every chapter, fast-profile book build + HTML and browser checks
+#   make test    unit tests and live controls under the book's executor, then the fast-profile book
+#                build (each chapter executed once) + nbval's checks on its notebooks, HTML and browser
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
-#   make bench-book  time `make book` cold and warm (opt-in: two full builds)
+#   make bench-book  time `make book` cold and warm, and its FLOP efficiency (opt-in: two full builds)
+#   make book-flops  the FLOP-efficiency measurement on a cold fast-profile build (small run)
 #   make pdf     the built book as one PDF, book.pdf next to its index.html (make book does it too)
 #   make clean   remove build outputs
 #   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
@@ -47,12 +49,11 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
-.PHONY: pdf
-.PHONY: help venv assets mathjax book book-fast test test-unit test-notebooks test-book lab bench bench-book lint clean
+.PHONY: help venv assets mathjax book book-fast pdf test test-unit test-notebooks test-book lab bench bench-book book-flops lint clean
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
-	@echo "make test    run all tests (unit, nbval on chapters/, fast-profile book build, HTML and browser checks)"
+	@echo "make test    run all tests (unit, live controls, fast-profile book build with nbval checks, HTML and browser)"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
@@ -156,7 +157,7 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
-	  $(PYTEST) -q -m "book or browser" tests/test_book_html.py tests/test_browser.py; fi
+	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS); fi
 	@echo "Book: $(abspath $(FULL_HTML))/index.html"
 
 # The CI build: small sizes, warnings and cell errors fail it. Always from scratch, so that it
@@ -175,13 +176,33 @@ pdf: $(STAMP)
 # ---------------------------------------------------------------------------------------------
 # Tests
 
-test: test-unit test-notebooks test-book
+# Each chapter is executed once: by the fast book build (test-book), whose executed notebooks the
+# nbval checks read (tests/test_executed_notebooks.py). test-unit executes only small notebooks:
+# every page's live controls, repeatedly, under the book's executor (tests/test_live_controls.py).
+test: test-unit test-book
 
+# Unit tests, and the live-control executor test (marker "executor"; it starts its kernels without
+# MPLBACKEND, as the book does).
 test-unit: $(STAMP)
 	$(UNIT_ENV) $(PYTEST) tests -m "not book and not browser"
 
-# nbval executes every chapter in the fast profile; --nbval-lax fails on any cell error and compares
-# only the outputs of cells marked "# NBVAL_CHECK_OUTPUT".
+# Checks of a built book: nbval's checks on the notebooks it executed (every cell ran, no error,
+# "# NBVAL_CHECK_OUTPUT" cells equal to the stored outputs after tests/nbval_sanitize.cfg), then
+# the HTML, then every page in headless Chromium (tests/test_browser.py; skipped with a message where
+# Chromium is not installed).
+BOOK_TESTS := tests/test_executed_notebooks.py tests/test_book_html.py tests/test_browser.py tests/test_pdf.py \
+              tests/test_citation.py tests/test_provenance.py
+
+# After the fast build (which fails on any cell error, a failing assert included, and on any
+# warning). Screenshots go to $(FAST_OUT)/screenshots/.
+test-book: book-fast
+	$(MAKE) pdf PDF_HTML=$(FAST_HTML)
+	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" $(BOOK_TESTS)
+
+# nbval re-executing chapters in their own kernels (not part of `make test`, where the book build
+# executes each chapter once): to check one chapter alone, e.g.
+# `make test-notebooks NOTEBOOKS=chapters/02_concept_class.ipynb`. --nbval-lax fails on any cell
+# error and compares only the outputs of cells marked "# NBVAL_CHECK_OUTPUT".
 test-notebooks: $(STAMP)
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "nbval: chapters/ has no notebooks yet, nothing to execute"
@@ -189,14 +210,6 @@ else
 	$(FAST_ENV) $(PYTEST) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 endif
-
-# After the fast build: static checks of its HTML, then every page opened in headless Chromium
-# (tests/test_browser.py; skipped with a message where Chromium is not installed). Screenshots go
-# to $(FAST_OUT)/screenshots/.
-test-book: book-fast
-	$(MAKE) pdf PDF_HTML=$(FAST_HTML)
-	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_book_html.py tests/test_browser.py
-	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" tests/test_pdf.py tests/test_citation.py tests/test_provenance.py
 
 # ---------------------------------------------------------------------------------------------
 # Working with the book
@@ -218,6 +231,12 @@ bench: $(STAMP)
 # reports their times from bench/book_times.json.
 bench-book: $(STAMP)
 	$(PY) bench/book_times.py
+
+# A small run of the FLOP-efficiency measurement (bench/book_flops.py): a cold fast-profile build into
+# _build/flops with its own sweep cache, then book_flop_efficiency and the breakdown of the build
+# time, printed (bench-book measures the full build and writes it into bench/results.json).
+book-flops: $(STAMP) $(ASSETS_STAMP)
+	$(PY) bench/book_flops.py --fast-build
 
 # Cheap static checks: every module compiles, every notebook is valid nbformat with no saved errors.
 lint: $(STAMP)

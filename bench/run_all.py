@@ -14,7 +14,7 @@ position labelled, output scale 0.3, the practical step size):
   batch_first=True)`` with ``weight_ih`` frozen (``requires_grad=False``), the same readout ``B``
   and loss, autograd, and ``W -= lr * W.grad``.  Both start from the same weights; before
   timing, the bench runs one epoch of each in float64 and checks that they end at the same W.
-- ``ensemble16_vs_sequential_m128``: :func:`rnnlib.train_sgd` on 16 models that differ only in
+- ``ensemble16_vs_sequential_m128`` (measured, no longer a target): :func:`rnnlib.train_sgd` on 16 models that differ only in
   seed (their own data and batch order) trained together, against the same 16 trained one after
   another by ``train_sgd`` (N = 1000, 2 epochs, held-out set of 500 evaluated at the end).
 - ``fraction_of_sgemm_peak_m512``: the library's FLOP rate at m = 512, counting 6 n L m^2 per step,
@@ -277,6 +277,8 @@ def main(argv=None) -> dict:
         "ntk_gram_peak_memory_mb": None if ntk is None else ntk["peak_rss_mb"],
         "book_cold_seconds": book.get("book_cold_seconds"),
         "book_warm_seconds": book.get("book_warm_seconds"),
+        # written by bench/book_times.py (bench/book_flops.py) after its cold build
+        "book_flop_efficiency": (book.get("book_flop_efficiency") or {}).get("book_flop_efficiency"),
         "threads": threads[0],
         "machine": machine,
         "details": details,
@@ -287,8 +289,11 @@ def main(argv=None) -> dict:
     return results
 
 
-TARGETS = {"step_vs_torch_m128": 1.5, "step_vs_torch_m512": 1.0, "ensemble16_vs_sequential_m128": 4.0,
-           "fraction_of_sgemm_peak_m512": 0.5, "book_cold_seconds": 25 * 60, "book_warm_seconds": 60}
+# ensemble16_vs_sequential_m128 is measured but no longer a target (issue 16): a step is bound by
+# its matrix products (88% of its time), so batching models cannot give 4x on 2 cores.
+TARGETS = {"step_vs_torch_m128": 1.5, "step_vs_torch_m512": 1.0,
+           "fraction_of_sgemm_peak_m512": 0.5, "book_cold_seconds": 15 * 60, "book_warm_seconds": 60}
+RETIRED = {"ensemble16_vs_sequential_m128": 4.0}
 
 
 def _fmt(v, digits=2):
@@ -311,7 +316,8 @@ def print_table(res: dict) -> None:
         for t in threads:
             r = res["details"][f"threads_{t}"][bench][field]
             cells.append(f"{r['median']:6.2f} ±{100 * r['noise_iqr_over_median']:3.0f}%")
-        print(f"{key:34s} {'>= ' + str(TARGETS[key]):>8s} " + " ".join(f"{c:>16s}" for c in cells))
+        target = f">= {TARGETS[key]}" if key in TARGETS else "retired"
+        print(f"{key:34s} {target:>8s} " + " ".join(f"{c:>16s}" for c in cells))
     for t in threads:
         d = res["details"][f"threads_{t}"]
         print(f"  [{t} thr] step ms: m=128 torch {d['step_m128']['torch_step_ms']:.3f} rnnlib "
@@ -321,8 +327,11 @@ def print_table(res: dict) -> None:
               f"{d['ensemble16_m128']['ensemble_seconds']:.2f} s vs {d['ensemble16_m128']['sequential_seconds']:.2f} s")
     print(f"{'ntk_gram_seconds (N=1000, m=512)':34s} {'':>8s} {_fmt(res['ntk_gram_seconds'], 1):>16s}"
           f"  peak memory {_fmt(res['ntk_gram_peak_memory_mb'], 0)} MB")
-    print(f"{'book_cold_seconds':34s} {'<= 1500':>8s} {_fmt(res['book_cold_seconds'], 0):>16s}")
+    print(f"{'book_cold_seconds':34s} {'<= 900':>8s} {_fmt(res['book_cold_seconds'], 0):>16s}")
     print(f"{'book_warm_seconds':34s} {'<= 60':>8s} {_fmt(res['book_warm_seconds'], 0):>16s}")
+    eff = res.get("book_flop_efficiency")
+    print(f"{'book_flop_efficiency':34s} {'':>8s} {'n/a' if eff is None else f'{eff:.2e}':>16s}"
+          "  (training FLOPs / (cold build s x SGEMM peak); bench/book_flops.py)")
     print("(± = interquartile range of the per-round ratios, relative to the median)")
 
 

@@ -4,7 +4,7 @@
 (myst-nb renders Markdown outputs as CommonMark, which has no tables, so the chapter shows the
 HTML).  :func:`theory_calculator` gives the parameters Theorem 1 prescribes for a chosen
 ``phi, eps, L, d, m`` beside the practical ones that train (the book task of :mod:`rnnlib.tasks`);
-:func:`theory_table_markdown`, :func:`theory_table_html` and :func:`show_calculator` (the live
+:func:`theory_table_markdown`, :func:`theory_table_html` and :func:`theory_calculator_html` (the live
 widget's callback) show them.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smoot
 from .tasks import BOOK_TASK
 
 __all__ = ["ledger_markdown", "ledger_html", "link_html", "theory_calculator", "theory_table_markdown",
-           "theory_table_html", "show_calculator"]
+           "theory_table_html", "theory_calculator_html"]
 
 
 def _cell(text: str) -> str:
@@ -88,13 +88,12 @@ def theory_table_markdown(entries: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def show_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
-                    width: int = 256):
-    """Display :func:`theory_calculator` as a one-row table (the live widget's callback)."""
-    from IPython.display import HTML, display  # optional: only in a notebook
-
-    display(HTML(theory_table_html([theory_calculator(phi, eps, int(length), int(output_dim),
-                                                              int(width))])))
+def theory_calculator_html(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
+                           width: int = 256) -> str:
+    """Chapter 8's theory calculator as a one-row HTML table: :func:`theory_calculator` at these values
+    (Theorem 1's requirements), rendered by :func:`theory_table_html`; the function behind chapter 8's
+    live calculator (:func:`rnnlib.widgets.live_html`)."""
+    return theory_table_html([theory_calculator(phi, eps, int(length), int(output_dim), int(width))])
 
 
 # -- HTML rendering (myst-nb renders Markdown outputs as CommonMark, which has no tables) ---------

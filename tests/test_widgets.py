@@ -53,3 +53,56 @@ def test_live_displays_one_interactive_control_and_returns_nothing(monkeypatch):
     assert calls == [(2, 5)]  # drawn once at the middle of the grid
     controls[0].children[0].value = 3
     assert calls == [(2, 5), (3, 5)]
+
+
+def test_live_sets_its_output_widget_and_never_displays_into_it(monkeypatch):
+    """The figure is the Output widget's state (what the book saves), not output captured into it."""
+    import base64
+
+    import IPython.display
+    import ipywidgets
+
+    from rnnlib.widgets import live
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    entered = []
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", lambda self: entered.append(self))
+    live(_plot, {"a": [1, 2, 3]}, fixed={"b": 5})
+    (control,) = shown
+    (out,) = [c for c in control.children if isinstance(c, ipywidgets.Output)]
+    (first,) = out.outputs
+    assert first["output_type"] == "display_data"
+    assert base64.b64decode(first["data"]["image/png"]).startswith(b"\x89PNG")
+    control.children[0].value = 1
+    assert out.outputs[0]["data"]["image/png"] != first["data"]["image/png"]
+    assert entered == []  # outside a front end's message, nothing is captured
+
+
+def test_live_html_draws_the_returned_html_once_and_on_change(monkeypatch):
+    import IPython.display
+    import ipywidgets
+
+    from rnnlib.widgets import live_html
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    live_html(lambda n, unit: f"<b>{n} {unit}</b>", fixed={"unit": "s"}, n=ipywidgets.IntSlider(value=3, min=1, max=9))
+    (control,) = shown
+    out = control.children[-1]
+    assert [o["data"]["text/html"] for o in out.outputs] == ["<b>3 s</b>"]
+    control.children[0].value = 7
+    assert [o["data"]["text/html"] for o in out.outputs] == ["<b>7 s</b>"]
+    with pytest.raises(ValueError, match="at least one control"):
+        live_html(lambda: "<p>")
+
+
+def test_output_of_rejects_what_it_cannot_show_and_the_calculator_renders():
+    from rnnlib.ledger_view import theory_calculator_html
+    from rnnlib.widgets import output_of
+
+    with pytest.raises(TypeError, match="got int"):
+        output_of(3)
+    html = theory_calculator_html("sin(3z)", 0.1, 10, 1, 256)
+    assert html.startswith("<table>") and html.count("<tr>") == 2  # header and one row
+    assert output_of(html)["data"]["text/html"] == html
