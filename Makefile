@@ -179,7 +179,7 @@ pdf: $(STAMP)
 # Each chapter is executed once: by the fast book build (test-book), whose executed notebooks the
 # nbval checks read (tests/test_executed_notebooks.py). test-unit executes only small notebooks:
 # every page's live controls, repeatedly, under the book's executor (tests/test_live_controls.py).
-test: test-unit test-book
+test: lint test-unit test-book
 
 # Unit tests, and the live-control executor test (marker "executor"; it starts its kernels without
 # MPLBACKEND, as the book does).
@@ -238,9 +238,13 @@ bench-book: $(STAMP)
 book-flops: $(STAMP) $(ASSETS_STAMP)
 	$(PY) bench/book_flops.py --fast-build
 
-# Cheap static checks: every module compiles, every notebook is valid nbformat with no saved errors.
+# Static checks, first in `make test`: ruff (style, pyflakes, bugbear; settings in
+# pyproject.toml), the layer contract of design.md section 3 (import-linter, [tool.importlinter]
+# in pyproject.toml: each layer imports only the layers below it), and every notebook valid
+# nbformat with no saved errors.
 lint: $(STAMP)
-	$(PY) -m compileall -q rnnlib tests $(wildcard bench)
+	$(VENV)/bin/ruff check rnnlib tests bench _ext
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) tests/check_notebooks.py $(NOTEBOOKS)
 
 clean:

@@ -127,7 +127,8 @@ def _on_page_context(app, pagename, templatename, context, doctree) -> None:
         # (Its own __jupyter_widgets_assets_path__ setting comes too late for the stylesheets.)
         assets_path = (f"(function () {{ var dist = new URL({folder!r}, document.baseURI).href; "
                        "window.__jupyter_widgets_assets_path__ = dist; "
-                       "require.config({paths: {'@jupyter-widgets/html-manager/dist': dist.replace(/\\/$/, '')}}); })();")
+                       "require.config({paths: "
+                       "{'@jupyter-widgets/html-manager/dist': dist.replace(/\\/$/, '')}}); })();")
         # The same class and priority as the manager's entry, so that sorting keeps them before it.
         make = type(manager)
         scripts[at:at] = [make(None, priority=manager.priority, body=assets_path),

@@ -71,7 +71,10 @@ def sgd_step_flops(n: int, L: int, m: int, d_x: int, d: int = 1, labelled: int =
     for name, v in (("n", n), ("L", L), ("m", m), ("d_x", d_x), ("d", d), ("labelled", labelled)):
         if not isinstance(v, int) or v < 0:
             raise ValueError(f"{name} must be a non-negative int, got {v!r}")
-    flops = 2 * n * m * ((3 * L - 4) * m + L * d_x + 2 * d * labelled) if L >= 2 else 2 * n * m * (d_x + 2 * d * labelled)
+    if L >= 2:
+        flops = 2 * n * m * ((3 * L - 4) * m + L * d_x + 2 * d * labelled)
+    else:
+        flops = 2 * n * m * (d_x + 2 * d * labelled)
     flops += 2 * n * d * labelled   # the epoch's sum of squared errors, err . err
     if "A" in trained:
         # back through time down to l = 1 (one more product by W^T when L >= 2), and dA
@@ -197,7 +200,8 @@ def efficiency(cache_dir: Path, log_text: str, build_seconds: float, executed: P
         "breakdown_seconds": {
             "useful_arithmetic_at_peak": useful,
             "training_runs_sum": runs["run_seconds"],
-            "training_flop_rate_over_peak": (runs["flops"] / runs["run_seconds"] / peak) if runs["run_seconds"] else None,
+            "training_flop_rate_over_peak":
+                (runs["flops"] / runs["run_seconds"] / peak) if runs["run_seconds"] else None,
             "notebook_execution": executing,
             "kernel_starts": len(pages) * kernel,
             "cache_reads": runs["read_seconds"],

@@ -14,8 +14,8 @@ position labelled, output scale 0.3, the practical step size):
   batch_first=True)`` with ``weight_ih`` frozen (``requires_grad=False``), the same readout ``B``
   and loss, autograd, and ``W -= lr * W.grad``.  Both start from the same weights; before
   timing, the bench runs one epoch of each in float64 and checks that they end at the same W.
-- ``ensemble16_vs_sequential_m128`` (measured, no longer a target): :func:`rnnlib.train_sgd` on 16 models that differ only in
-  seed (their own data and batch order) trained together, against the same 16 trained one after
+- ``ensemble16_vs_sequential_m128`` (measured, no longer a target): :func:`rnnlib.train_sgd` on 16 models
+  that differ only in seed (their own data and batch order) trained together, against the same 16 trained one after
   another by ``train_sgd`` (N = 1000, 2 epochs, held-out set of 500 evaluated at the end).
 - ``fraction_of_sgemm_peak_m512``: the library's FLOP rate at m = 512, counting 6 n L m^2 per step,
   over the rate of a 2048 x 2048 float32 matrix product timed in the same rounds.
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys

@@ -337,7 +337,7 @@ def log10_tu_lambda(beta, length):
     """
     beta = check_float("beta", beta, nonnegative=True)
     L, scalar = _lengths(length)
-    return _out(np.array([_log10_tu_lambda_one(beta, int(l)) for l in L]), scalar)
+    return _out(np.array([_log10_tu_lambda_one(beta, int(length)) for length in L]), scalar)
 
 
 def log10_tu_factor(net, length):

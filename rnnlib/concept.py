@@ -141,7 +141,6 @@ class AdditiveConcept:
         """Every term ``sum_r b* Phi(<w*, x*_i>)`` separately, shape ``(n, L, L, d)`` indexed ``[:, i-1, j-1, s]``."""
         x_star = self._check_x(x_star)
         n = x_star.shape[0]
-        L, d = self.length, self.output_dim
         # position 1 (start token) has no raw token: pad with zeros, its terms are not live
         xs = np.concatenate([np.zeros((n, 1, self.token_dim)), x_star], axis=1)  # (n, L, t)
         z = np.einsum("nit,ijrst->nijrs", xs, self.w)  # (n, L, L, p, d)

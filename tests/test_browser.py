@@ -600,6 +600,6 @@ def test_figures_stay_readable_in_dark_mode(browser, server, page):
     assert light_bg > 200 and dark_bg < 80, f"{page}: the theme did not switch (page luminance {light_bg:.0f} / {dark_bg:.0f})"
     # a figure's background stays light, and dark mode dims the figure at most moderately (a heatmap
     # may be dark inside; its margins are not)
-    dim = [(b["src"], round(d[1]), round(d[0]), round(l[0])) for b, d, l in zip(boxes, dark_lum, light_lum)
-           if d[1] < 150 or d[0] < 0.6 * l[0]]
+    dim = [(b["src"], round(d[1]), round(d[0]), round(lt[0])) for b, d, lt in zip(boxes, dark_lum, light_lum)
+           if d[1] < 150 or d[0] < 0.6 * lt[0]]
     assert not dim, f"{page}: figures dark in dark mode (src, dark border, dark mean, light mean): {dim}"

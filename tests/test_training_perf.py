@@ -1,6 +1,5 @@
 """The fast training core: its hand-written kernels against autograd, the fused SGD loop against a
 plain autograd SGD loop, ensembles against one-by-one training (rnnlib.training, rnnlib.experiment)."""
-import dataclasses
 
 import numpy as np
 import pytest

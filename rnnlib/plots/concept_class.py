@@ -165,7 +165,7 @@ def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps:
         (axes[0], np.asarray(radii_sample, float), log10_complexity_sample, {"c_star": c_star},
          f"(a) $C_s(\\phi, R)$, $C^* = {c_star:g}$", r"$\log_{10} C_s$"),
         (axes[1], np.asarray(radii_eps, float), log10_complexity_eps, {"eps": eps, "c_star": 1.0},
-         f"(b) $C_\\varepsilon(\\phi, R)$, $C^* = 1$ (shape only)", r"$\log_{10} C_\varepsilon$"),
+         "(b) $C_\\varepsilon(\\phi, R)$, $C^* = 1$ (shape only)", r"$\log_{10} C_\varepsilon$"),
         (axes[2], np.asarray(radii_eps_cstar, float), log10_complexity_eps, {"eps": eps, "c_star": c_star},
          f"(c) $C_\\varepsilon(\\phi, R)$, $C^* = {c_star:g}$", r"$\log_{10} C_\varepsilon$ (log axis)"),
     )
