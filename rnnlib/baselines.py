@@ -17,7 +17,7 @@ the mean).
 =====================  =======================================================================
 
 Ridge regularizers are chosen on a held-out fifth of the training set (never the test set) from a
-log-spaced grid, then the model is refitted on all ``N`` samples.
+log-spaced grid, then the model is refitted on all ``N`` samples (:mod:`rnnlib.ridge`).
 """
 from __future__ import annotations
 
@@ -32,16 +32,14 @@ from ._checks import check_choice, check_finite_tree, check_float
 from .experiment import (Dataset, ExperimentConfig, ExperimentResult, standardize_labels, derive_seed, initial_model,
                          make_dataset, run_experiment)
 from .ntk import ntk_gram
+from .ridge import RIDGE_GRID, kernel_ridge_select, ridge_select
 from .recurrence import relu_recurrence
 from .rnn import ElmanRNN
+from .stats import standardized_error
 
 __all__ = ["BaselineResult", "BASELINES", "run_baseline", "sgd_w", "random_features", "ntk_ridge", "sgd_wa",
            "full_training", "linear_ridge", "ridge_select", "kernel_ridge_select", "RIDGE_GRID", "verdict",
            "summary_table", "format_table", "measure_baselines", "measure_random_features", "BaselineConfig"]
-
-#: Regularizers tried, relative to the mean eigenvalue (trace / size) of the Gram matrix.
-RIDGE_GRID = tuple(float(v) for v in np.logspace(-7, 1, 17))
-
 
 @dataclass
 class BaselineResult:
@@ -90,103 +88,6 @@ def _prepare(cfg, data):
     return data, lab, y_tr[:, lab], y_te[:, lab]  # (n, nl, d)
 
 
-def _std_mse(pred: np.ndarray, y: np.ndarray) -> float:
-    """Standardized MSE for ``(n, nl, d)`` arrays, as :func:`rnnlib.training.standardized_mse`."""
-    var = np.maximum(y.var(axis=0), 1e-12)
-    return float((((pred - y) ** 2).mean(axis=0) / var).mean())
-
-
-def _split(n: int, seed: int, frac: float = 0.2):
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(round(frac * n)))
-    if n - n_val < 1:
-        raise ValueError(f"choosing a regularizer needs at least 2 training samples, got {n}")
-    return perm[n_val:], perm[:n_val]
-
-
-def ridge_select(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, *, grid=RIDGE_GRID,
-                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Ridge regression with an intercept; the regularizer is chosen on a held-out fifth.
-
-    Args:
-        F_train: features ``(n, p)``; y_train: targets ``(n, k)``; F_test: features ``(n_test, p)``.
-        grid: regularizers relative to the mean eigenvalue of the (centred) feature Gram matrix.
-        seed: seed of the held-out split.
-
-    Returns:
-        ``(pred_train, pred_test, reg)``: predictions ``(n, k)``, ``(n_test, k)`` and the chosen
-        relative regularizer.
-    """
-    F_train = np.asarray(F_train, dtype=np.float64)
-    F_test = np.asarray(F_test, dtype=np.float64)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    if F_train.ndim != 2 or F_test.ndim != 2 or F_train.shape[1] != F_test.shape[1]:
-        raise ValueError(f"F_train and F_test must be 2-d with the same number of columns, got "
-                         f"{F_train.shape} and {F_test.shape}")
-    if y_train.ndim != 2 or y_train.shape[0] != F_train.shape[0]:
-        raise ValueError(f"y_train must have shape ({F_train.shape[0]}, k), got {y_train.shape}")
-
-    def solve(F, y, Fs, rels):
-        mu, ym = F.mean(axis=0), y.mean(axis=0)
-        Fc = F - mu
-        evals, evecs = np.linalg.eigh(Fc.T @ Fc)
-        evals = np.clip(evals, 0.0, None)
-        scale = max(evals.mean(), 1e-300)
-        proj = evecs.T @ (Fc.T @ (y - ym))
-        outs = []
-        for r in rels:
-            coef = evecs @ (proj / (evals + r * scale)[:, None])
-            outs.append([(G - mu) @ coef + ym for G in Fs])
-        return outs
-
-    tr, va = _split(F_train.shape[0], seed)
-    scores = [np.mean((p[0] - y_train[va]) ** 2)
-              for p in solve(F_train[tr], y_train[tr], [F_train[va]], grid)]
-    best = float(grid[int(np.argmin(scores))])
-    pred_tr, pred_te = solve(F_train, y_train, [F_train, F_test], [best])[0]
-    return pred_tr, pred_te, best
-
-
-def kernel_ridge_select(K_train: np.ndarray, y_train: np.ndarray, K_test: np.ndarray, *, grid=RIDGE_GRID,
-                        seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Kernel ridge regression (no intercept); the regularizer is chosen on a held-out fifth.
-
-    Args:
-        K_train: Gram matrix ``(n, n)``; y_train: ``(n, k)``; K_test: cross kernel ``(n_test, n)``.
-        grid: regularizers relative to ``trace(K) / n``.
-
-    Returns:
-        ``(pred_train, pred_test, reg)``.
-    """
-    K_train = np.asarray(K_train, dtype=np.float64)
-    K_test = np.asarray(K_test, dtype=np.float64)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    n = K_train.shape[0]
-    if K_train.shape != (n, n) or K_test.ndim != 2 or K_test.shape[1] != n:
-        raise ValueError(f"K_train must be square (n, n) and K_test (n_test, n), got {K_train.shape} and "
-                         f"{K_test.shape}")
-    if y_train.ndim != 2 or y_train.shape[0] != n:
-        raise ValueError(f"y_train must have shape ({n}, k), got {y_train.shape}")
-
-    def solve(K, y, Ks, rels):
-        evals, evecs = np.linalg.eigh(K)
-        evals = np.clip(evals, 0.0, None)
-        scale = max(np.trace(K) / K.shape[0], 1e-300)
-        proj = evecs.T @ y
-        outs = []
-        for r in rels:
-            alpha = evecs @ (proj / (evals + r * scale)[:, None])
-            outs.append([G @ alpha for G in Ks])
-        return outs
-
-    tr, va = _split(n, seed)
-    scores = [np.mean((p[0] - y_train[va]) ** 2)
-              for p in solve(K_train[np.ix_(tr, tr)], y_train[tr], [K_train[np.ix_(va, tr)]], grid)]
-    best = float(grid[int(np.argmin(scores))])
-    pred_tr, pred_te = solve(K_train, y_train, [K_train, K_test], [best])[0]
-    return pred_tr, pred_te, best
-
-
 def _from_experiment(name: str, cfg: ExperimentConfig, trained: str) -> BaselineResult:
     res = run_experiment(cfg.replace(trained=trained))
     return BaselineResult(name, cfg, res.train_mse, res.test_mse, res.seconds,
@@ -225,8 +126,8 @@ def random_features(cfg: ExperimentConfig, data: Dataset | None = None) -> Basel
     d = y_tr.shape[-1]
     p_tr, p_te, reg = ridge_select(H_tr.reshape(n * nl, m), y_tr.reshape(n * nl, d),
                                    H_te.reshape(-1, m), seed=derive_seed(cfg.seed, "ridge"))
-    return BaselineResult("random_features", cfg, _std_mse(p_tr.reshape(y_tr.shape), y_tr),
-                          _std_mse(p_te.reshape(y_te.shape), y_te), time.perf_counter() - start,
+    return BaselineResult("random_features", cfg, standardized_error(p_tr.reshape(y_tr.shape), y_tr),
+                          standardized_error(p_te.reshape(y_te.shape), y_te), time.perf_counter() - start,
                           {"reg": reg, "features": m})
 
 
@@ -252,7 +153,7 @@ def ntk_ridge(cfg: ExperimentConfig, data: Dataset | None = None, *, chunk: int 
     p_tr, p_te, reg = kernel_ridge_select(K, r_tr, Kt, seed=derive_seed(cfg.seed, "ridge"))
     p_tr = p_tr.reshape(y_tr.shape) + f0_tr
     p_te = p_te.reshape(y_te.shape) + f0_te
-    return BaselineResult("ntk_ridge", cfg, _std_mse(p_tr, y_tr), _std_mse(p_te, y_te),
+    return BaselineResult("ntk_ridge", cfg, standardized_error(p_tr, y_tr), standardized_error(p_te, y_te),
                           time.perf_counter() - start,
                           {"reg": reg, "mean_diag": float(np.trace(K) / K.shape[0])})
 
@@ -307,8 +208,8 @@ def full_training(cfg: ExperimentConfig, data: Dataset | None = None, *, optimiz
     trained = model.copy()
     trained.W, trained.A, trained.B = W, A, B
     pred = lambda x: cfg.output_scale * trained.forward(x)[:, lab].double().numpy()  # noqa: E731
-    return BaselineResult("full_training", cfg, _std_mse(pred(data.x_train), y_tr),
-                          _std_mse(pred(data.x_test), y_te), time.perf_counter() - start,
+    return BaselineResult("full_training", cfg, standardized_error(pred(data.x_train), y_tr),
+                          standardized_error(pred(data.x_test), y_te), time.perf_counter() - start,
                           {"optimizer": "adam", "lr": lr})
 
 
@@ -326,7 +227,7 @@ def linear_ridge(cfg: ExperimentConfig, data: Dataset | None = None) -> Baseline
         a, b, reg = ridge_select(F_tr, y_tr[:, k], F_te, seed=derive_seed(cfg.seed, "ridge"))
         p_tr[:, k], p_te[:, k] = a, b
         regs.append(reg)
-    return BaselineResult("linear_ridge", cfg, _std_mse(p_tr, y_tr), _std_mse(p_te, y_te),
+    return BaselineResult("linear_ridge", cfg, standardized_error(p_tr, y_tr), standardized_error(p_te, y_te),
                           time.perf_counter() - start, {"reg": regs if len(regs) > 1 else regs[0]})
 
 
