@@ -87,8 +87,8 @@ def _fake(method, errors, lengths=(5, 10, 20), ns=(10, 100, 1000, 10000), seeds=
 
 
 def test_n_star_summary_recovers_a_power_law():
-    # error linear in log N (as the interpolation assumes), 0.5 at N = 10 L^2: N* = 10 L^2 exactly
-    res = _fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)) + 0.01 * (s - 1))
+    # a power law in N (as the log-log interpolation assumes), 0.5 at N = 10 L^2: N* = 10 L^2 exactly
+    res = _fake("sgd_w", lambda L, N, s: min(1.0, 0.5 * (N / (10 * L ** 2)) ** -0.3) * (1 + 0.01 * (s - 1)))
     summ = n_star_summary(res, "sgd_w", 0.5, n_boot=200)
     np.testing.assert_allclose(summ.n_star, 10.0 * np.array([5, 10, 20]) ** 2, rtol=1e-9)
     assert summ.exponent == pytest.approx(2.0, abs=0.05)
@@ -168,7 +168,7 @@ def test_headline_design_profiles():
 
 def test_headline_summary_rows():
     from rnnlib.headline_stats import headline_summary, n_star_rows
-    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)))
+    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 0.5 * (N / (10 * L ** 2)) ** -0.3))
            + _fake("linear_ridge", lambda L, N, s: 1.0))
     summ = headline_summary(res, (0.5, 0.7), n_boot=20)
     assert set(summ) == {"sgd_w", "linear_ridge"} and set(summ["sgd_w"]) == {0.5, 0.7}
