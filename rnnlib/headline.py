@@ -34,24 +34,25 @@ import numpy as np
 
 from ._checks import check_choice, check_int
 from .baselines import linear_ridge, ntk_ridge, random_features
-from .concept import AdditiveConcept
 from .experiment import Dataset, ExperimentConfig, make_dataset, run_experiment
 from .linear_share import DIRECTIONS
-from .tasks import steps_for_length, with_step_budget
+from .tasks import BOOK_TASK, steps_for_length, with_step_budget
 
-__all__ = ["METHODS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
-           "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design"]
+__all__ = ["METHODS", "METHOD_LABELS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
+           "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design",
+           "headline_contrasts", "NOISE_STD"]
 
 METHODS = ("sgd_w", "sgd_wa", "linear_ridge", "random_features", "ntk_ridge")
+#: How the book names the methods.
+METHOD_LABELS = {"sgd_w": "SGD on W", "sgd_wa": "SGD on W and A", "linear_ridge": "linear ridge",
+                 "random_features": "random features", "ntk_ridge": "NTK ridge"}
 
 
 def headline_base(**changes) -> ExperimentConfig:
-    """The book's practical task (chapter 5): ``c = 2``, ``lambda = 0.3``, batch 32, tail averaging
-    0.5, ``eps_x = 0.3``, ``token_dim = 8``, labels at the last position, no current-token term."""
-    base = dict(width=128, token_dim=8, eps_x=0.3, output_scale=0.3, lr_scale=2.0, batch_size=32,
-                average=0.5, phi="z^2", labels="last", include_current=False, n_test=2000)
-    base.update(changes)
-    return ExperimentConfig(**base)
+    """The book's task (:data:`rnnlib.tasks.BOOK_TASK`: ``c = 2``, ``lambda = 0.3``, batch 32, tail
+    averaging 0.5, ``eps_x = 0.3``, ``token_dim = 8``, labels at the last position) with ``phi = z^2``,
+    no current-token term and width 128; then ``changes``."""
+    return BOOK_TASK.replace(width=128, phi="z^2", include_current=False).replace(**changes)
 
 
 def make_headline_dataset(cfg: ExperimentConfig, direction: str = "orthogonal_to_constant",
@@ -315,6 +316,35 @@ def headline_design(fast: bool | None = None) -> HeadlineDesign:
     return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
                           seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
                           ntk_max=30000, n_min={40: 10000, 80: 10000})
+
+
+#: Label noise of the agnostic contrast: about ``OPT = 0.16`` at ``L = 5`` (measured in the prototype).
+NOISE_STD = 0.033
+
+
+def headline_contrasts(design: HeadlineDesign) -> dict:
+    """``{name: HeadlineDesign}``: the contrasts chapter 5 sets beside the headline (issue 13, 2 and 4-6).
+
+    * ``"current"``: SGD on ``W`` at the two shortest lengths with the current-token term (``i = j``);
+    * ``"sin3z"``: the old headline task (``sin 3z`` of sphere directions, uncentred, current-token
+      term, ``eps_x = 0.3``) at the second length, SGD on ``W`` and linear ridge, ``N`` up to the
+      grid's fourth point;
+    * ``"noise"``: SGD on ``W`` at the shortest length with label noise :data:`NOISE_STD`, on the
+      grid without its first point and with three times its last;
+    * ``"all"``: SGD on ``W`` at the shortest length with a label at every position.
+    """
+    if not isinstance(design, HeadlineDesign):
+        raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    L1, L2 = design.lengths[:2]
+    grid, b = design.n_grid, design.base
+    plain = dict(n_min={}, n_max={}, methods=("sgd_w",))
+    return {"current": design.replace(base=b.replace(include_current=True), lengths=(L1, L2), **plain),
+            "sin3z": design.replace(base=b.replace(phi="sin(3z)", include_current=True, eps_x=0.3), lengths=(L2,),
+                                    n_grid=grid[:4], direction="sphere", center=False, n_min={}, n_max={},
+                                    methods=("sgd_w", "linear_ridge")),
+            "noise": design.replace(base=b.replace(noise_std=NOISE_STD), lengths=(L1,),
+                                    n_grid=grid[1:] + (3 * grid[-1],), **plain),
+            "all": design.replace(base=b.replace(labels="all"), lengths=(L1,), **plain)}
 
 
 def point_work(point: HeadlinePoint) -> float:
