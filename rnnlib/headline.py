@@ -1,4 +1,5 @@
-"""Chapter 5's headline on a task with no linear part (paper.md section 9, E5 and E7; issue 13).
+"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li 2019, Theorem 1; paper.md
+section 9, E5 and E7; issue 13).
 
 The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test error, against the
 length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``
@@ -7,7 +8,7 @@ of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
 (``include_current=False``), each term centred.  Every method runs on the same data:
 
 ===================  =====================================================================
-``sgd_w``            the paper: SGD on ``W`` only (as :func:`rnnlib.run_experiment` trains)
+``sgd_w``            the paper: SGD on ``W`` only (:func:`rnnlib.run_experiment` itself)
 ``sgd_wa``           SGD on ``W`` and ``A`` (Panigrahi & Goyal), same step size and budget
 ``linear_ridge``     ridge on the raw tokens (:func:`rnnlib.baselines.linear_ridge`)
 ``random_features``  ``B`` only, ridge on the initial hidden states
@@ -15,10 +16,14 @@ of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
 ===================  =====================================================================
 
 :class:`HeadlinePoint` (a frozen dataclass: an :class:`~rnnlib.experiment.ExperimentConfig`, the
-concept's ``direction`` and ``center``, and a method) is one run; :func:`run_point` maps it to a
-:class:`PointResult`.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
+concept's ``direction`` and ``center``, and a method) is one run and a kind of the book's engine
+(:func:`rnnlib.engine.run_many` caches it); :func:`run_point` maps it to a :class:`PointResult`,
+whose ``from_dict`` validates a cached entry.  The concept options travel in the config
+(``ExperimentConfig.direction`` and ``.center``), so :func:`rnnlib.make_dataset` draws the data and
+SGD is :func:`rnnlib.run_experiment`, with no copy of either here.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
 ``N`` shared by every ``L``, a width per ``L``, the SGD budget scaled with ``L``);
-:func:`run_design` runs them on any ``concurrent.futures.Executor``.  Statistics (``N*`` with
+:func:`run_design` runs them on any ``concurrent.futures.Executor`` without the cache;
+:func:`headline_contrasts` gives the contrasts chapter 5 sets beside the headline.  Statistics (``N*`` with
 bootstrap intervals, growth-law fits, the rate) are in :mod:`rnnlib.headline_stats`.
 """
 from __future__ import annotations

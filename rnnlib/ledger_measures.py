@@ -35,6 +35,7 @@ from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult
 from .forward import forward_stability
 from .generalization import learning_curves, n_star
+from .headline_stats import THRESHOLDS
 from .interference import InterferenceResult
 from .patterns import flips_versus_eps_x
 from .pseudo_network import PseudoNetworkTracker
@@ -344,8 +345,6 @@ def measure_headline(summary: dict, method: str = "sgd_w", target: float | None 
         with its bootstrap interval; ``power_rms`` and ``exp_rms``; ``growth``, the chapter's verdict
         (:func:`rnnlib.headline_stats.growth_verdict`); and ``min_lengths``, the rule's minimum.
     """
-    from .headline_stats import THRESHOLDS  # the headline layer sits above this module's imports
-
     if not isinstance(summary, dict) or method not in summary:
         raise ValueError(f"summary must be a headline summary holding method {method!r}, got "
                          f"{sorted(summary) if isinstance(summary, dict) else type(summary).__name__}")

@@ -150,7 +150,19 @@ class HeadlineStudy:
             for j, L in enumerate(self.lengths):
                 if self.ran(m, L):
                     out[f"err_{m}_L{j + 1}"] = self.error(m, L)
+            if self.ran(m, self.lengths[-1]):
+                out[f"err_{m}_last"] = self.error(m, self.lengths[-1])
         out["ntk_stop_L2"] = self.ntk_stop(L2)
+        missed = [str(L) for L in self.lengths if L not in self.reached("sgd_w", TARGETS[0])]
+        out["not_reached_sgd_w_1"] = ", ".join(missed) if missed else "none"
+        s = self.summary["sgd_w"][TARGETS[1]]
+        n_star = s.n_star[0] if s.status[0] == "inside" else math.nan
+        need = min(float(v[0]) for v in self.prior.values())
+        out["front_decades_L1"] = need - math.log10(n_star) if math.isfinite(n_star) else math.nan
+        out["front_need_L1"] = need
+        rate = self.rate()
+        z = (rate.slope + 0.5) / max(rate.slope_se, 1e-12) if math.isfinite(rate.slope_se) else 0.0
+        out["rate_vs_half"] = "more slowly than" if z > 2 else "faster than" if z < -2 else "about as fast as"
         for name, s in self.shares.items():
             out[f"share_{key_of(name)}"] = s["sphere"]
             out[f"share_orth_{key_of(name)}"] = s["orthogonal_to_constant"]
