@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..headline import METHOD_LABELS
+from ..headline_stats import THRESHOLDS
 from .style import color_for_length, new_figure
 
 __all__ = ["plot_shares", "plot_curves", "plot_n_star", "plot_contrasts", "plot_front"]
@@ -38,8 +39,8 @@ def plot_shares(shares: dict):
            label=r"$w^*\perp$ the constant coordinate")
     ax.set_xticks(x, names, rotation=30, ha="right")
     ax.set_ylabel("linear share of variance")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.set_ylim(0, 1.3)
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     return fig
 
 
@@ -71,7 +72,8 @@ def plot_curves(study):
 
 def plot_n_star(study):
     """One panel per target: ``N*`` against ``L`` per method (bars: bootstrap interval; open triangles:
-    not reached at the largest ``N`` run), with SGD on W's power-law and exponential fits."""
+    not reached at the largest ``N`` run), with SGD on W's power-law and exponential fits when at least
+    ``THRESHOLDS["min_lengths"]`` lengths locate ``N*``."""
     targets = list(next(iter(study.summary.values())))
     fig, axes = new_figure(ncols=len(targets), width=3.6, height=3.4, sharey=True)
     for ax, t in zip(np.atleast_1d(axes), targets):
@@ -89,9 +91,10 @@ def plot_n_star(study):
                 ax.plot(*zip(*above), "^", mfc="none", color=col, ms=6,
                         label=None if ok.any() else f"{METHOD_LABELS[m]}: not reached")
         s = study.summary["sgd_w"][t]
-        if np.isfinite(s.n_star).sum() >= 2 and math.isfinite(s.exponent):
+        # fits only where the verdict rule allows one, and only over the lengths that located N*
+        if np.isfinite(s.n_star).sum() >= THRESHOLDS["min_lengths"] and math.isfinite(s.exponent):
             keep = np.isfinite(s.n_star)
-            grid = np.linspace(s.lengths.min(), s.lengths.max(), 50)
+            grid = np.linspace(s.lengths[keep].min(), s.lengths[keep].max(), 50)
             b, a = np.polyfit(np.log10(s.lengths[keep]), np.log10(s.n_star[keep]), 1)
             ax.plot(grid, 10 ** (a + b * np.log10(grid)), ":", color="C0", lw=1, label=f"SGD on W: L^{b:.1f}")
             c1, c0 = np.polyfit(s.lengths[keep], np.log10(s.n_star[keep]), 1)
@@ -118,8 +121,8 @@ def plot_contrasts(study):
     L1, L2 = study.lengths[:2]
     ax = axes[0]
     for j, L in enumerate((L1, L2)):
-        _curve(ax, study.curves("sgd_w"), j, f"L = {L}, no i = j term", color_for_length(L))
-        _curve(ax, study.curves("sgd_w", "current"), j, f"L = {L}, with i = j term", color_for_length(L), "s--")
+        _curve(ax, study.curves("sgd_w"), j, f"L = {L}, no i = j term", f"C{j}")
+        _curve(ax, study.curves("sgd_w", "current"), j, f"L = {L}, with i = j term", f"C{j}", "s--")
     ax.set_title("the current-token term", fontsize=9)
     ax = axes[1]
     _curve(ax, study.curves("sgd_w", "sin3z"), 0, "SGD on W", _METHOD_COLORS["sgd_w"])
@@ -155,9 +158,10 @@ def plot_contrasts(study):
     return fig
 
 
-def plot_front(study, target_index: int = 1):
+def plot_front(study, target_index: int = 1, *, top: float = 1e30):
     """The front page: measured ``N*`` (SGD on W, and on W and A) with intervals against ``L``, beside the
-    samples each prior bound requires for the same error (:func:`rnnlib.studies.generalization.bound_samples`)."""
+    samples each prior bound requires for the same error (:func:`rnnlib.studies.generalization.bound_samples`);
+    the axis stops at ``top`` samples (a bound's curve leaves the frame above it)."""
     t = list(next(iter(study.summary.values())))[target_index]
     fig, ax = new_figure(width=6.0, height=4.0)
     Ls = np.array(study.lengths, dtype=float)
@@ -175,6 +179,7 @@ def plot_front(study, target_index: int = 1):
         if above:
             ax.plot(*zip(*above), "^", mfc="none", color=col, ms=7, label=f"{METHOD_LABELS[m]}: more than this")
     ax.set_yscale("log")
+    ax.set_ylim(10.0, top)
     _length_axis(ax, study.lengths)
     ax.set_xlabel("sequence length L")
     ax.set_ylabel(f"samples for test error {t:g}")

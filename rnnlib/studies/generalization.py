@@ -115,9 +115,11 @@ class HeadlineStudy:
         rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for m, by_t in self.summary.items():
             for t, s in by_t.items():
-                exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]"
+                k = int(np.isfinite(s.n_star).sum())
+                few = k < THRESHOLDS["min_lengths"]  # two points: any law fits them exactly
+                exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]" + (f" ({k} lengths)" if few else "")
                        if math.isfinite(s.exponent) else "n/a")
-                fits = f"{s.power_rms:.3f} / {s.exp_rms:.3f}" if math.isfinite(s.power_rms) else "n/a"
+                fits = f"{s.power_rms:.3f} / {s.exp_rms:.3f}" if math.isfinite(s.power_rms) and not few else "n/a"
                 cells = [self.cell(m, t, L) for L in self.lengths]
                 rows.append("| " + " | ".join([METHOD_LABELS[m], f"{t:g}", *cells, exp, fits, s.verdict]) + " |")
         return "\n".join(rows)
@@ -132,7 +134,7 @@ class HeadlineStudy:
         out = {"n_runs": self.n_runs, "n_cached": self.n_cached, "study_seconds": self.seconds,
                "lengths": ", ".join(map(str, self.lengths)), "n_grid": ", ".join(f"{N:,}" for N in d.n_grid),
                "n_seeds": len(d.seeds), "width": d.widths[L1], "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
-               "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L_last": self.lengths[-1],
+               "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2], "L_last": self.lengths[-1],
                "N_max": d.n_grid[-1], "nstar_table": self.table(),
                **{f"threshold_{k}": v for k, v in THRESHOLDS.items()}}
         for i, t in enumerate(TARGETS):
