@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from ._checks import check_bool, check_choice, check_float, check_int
+from .linear_share import DIRECTIONS
 from .smooth import smooth_function
 from .training import TRAINABLE, practical_step_size
 
@@ -84,6 +85,10 @@ class ExperimentConfig:
         seed: seeds the model, the batch order, and (unless overridden) the data and concept.
         data_seed, concept_seed: optional separate seeds for the data and the concept.
         eval_every: evaluate the held-out set every this many epochs (``None``: about 10 times).
+        direction, center: the concept's law of directions ``w*`` and the centring of its terms
+            (:class:`rnnlib.AdditiveConcept`; chapter 5's headline uses ``"orthogonal_to_constant"``
+            and ``True``). Left out of :meth:`to_dict` at their defaults, so that the cache keys
+            of every other run do not change.
     """
 
     kind: ClassVar[str] = "sgd"
@@ -113,6 +118,8 @@ class ExperimentConfig:
     data_seed: int | None = None
     concept_seed: int | None = None
     eval_every: int | None = None
+    direction: str = "sphere"
+    center: bool = False
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
@@ -141,6 +148,11 @@ class ExperimentConfig:
                                 f"{type(value).__name__}")
             put(name, check_choice(name, value.strip(), choices))
         put("include_current", check_bool("include_current", self.include_current))
+        if not isinstance(self.direction, str):
+            raise TypeError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        put("direction", check_choice("direction", self.direction.strip(), DIRECTIONS))
+        if not isinstance(self.center, bool):
+            raise TypeError(f"center must be a bool, got {self.center!r} of type {type(self.center).__name__}")
 
     @property
     def step_size(self) -> float:
@@ -154,7 +166,11 @@ class ExperimentConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        for name, default in (("direction", "sphere"), ("center", False)):
+            if out[name] == default:  # absent at the default: older runs keep their cache keys
+                del out[name]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentConfig":

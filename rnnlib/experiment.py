@@ -79,7 +79,8 @@ def make_dataset(cfg: ExperimentConfig) -> Dataset:
     concept_seed = cfg.seed if cfg.concept_seed is None else cfg.concept_seed
     concept = AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, cfg.output_dim, phi=cfg.phi,
                               labels=cfg.labels, include_current=cfg.include_current,
-                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"))
+                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"),
+                              direction=cfg.direction, center=cfg.center)
     xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
     xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
     return Dataset(concept=concept,

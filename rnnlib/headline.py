@@ -1,4 +1,5 @@
-"""Chapter 5's headline on a task with no linear part (paper.md section 9, E5 and E7; issue 13).
+"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li 2019, Theorem 1; paper.md
+section 9, E5 and E7; issue 13).
 
 The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test error, against the
 length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``
@@ -7,7 +8,7 @@ of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
 (``include_current=False``), each term centred.  Every method runs on the same data:
 
 ===================  =====================================================================
-``sgd_w``            the paper: SGD on ``W`` only (as :func:`rnnlib.run_experiment` trains)
+``sgd_w``            the paper: SGD on ``W`` only (:func:`rnnlib.run_experiment` itself)
 ``sgd_wa``           SGD on ``W`` and ``A`` (Panigrahi & Goyal), same step size and budget
 ``linear_ridge``     ridge on the raw tokens (:func:`rnnlib.baselines.linear_ridge`)
 ``random_features``  ``B`` only, ridge on the initial hidden states
@@ -15,10 +16,14 @@ of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
 ===================  =====================================================================
 
 :class:`HeadlinePoint` (a frozen dataclass: an :class:`~rnnlib.experiment.ExperimentConfig`, the
-concept's ``direction`` and ``center``, and a method) is one run; :func:`run_point` maps it to a
-:class:`PointResult`.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
+concept's ``direction`` and ``center``, and a method) is one run and a kind of the book's engine
+(:func:`rnnlib.engine.run_many` caches it); :func:`run_point` maps it to a :class:`PointResult`,
+whose ``from_dict`` validates a cached entry.  The concept options travel in the config
+(``ExperimentConfig.direction`` and ``.center``), so :func:`rnnlib.make_dataset` draws the data and
+SGD is :func:`rnnlib.run_experiment`, with no copy of either here.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
 ``N`` shared by every ``L``, a width per ``L``, the SGD budget scaled with ``L``);
-:func:`run_design` runs them on any ``concurrent.futures.Executor``.  Statistics (``N*`` with
+:func:`run_design` runs them on any ``concurrent.futures.Executor`` without the cache;
+:func:`headline_contrasts` gives the contrasts chapter 5 sets beside the headline.  Statistics (``N*`` with
 bootstrap intervals, growth-law fits, the rate) are in :mod:`rnnlib.headline_stats`.
 """
 from __future__ import annotations
@@ -28,61 +33,55 @@ import math
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
-import torch
 
 from ._checks import check_choice, check_int
 from .baselines import linear_ridge, ntk_ridge, random_features
-from .concept import AdditiveConcept
-from .experiment import Dataset, ExperimentConfig, derive_seed, initial_model
-from .generalization import steps_for_length, with_step_budget
+from .experiment import Dataset, ExperimentConfig, make_dataset, run_experiment
 from .linear_share import DIRECTIONS
-from .tokens import embed, sample_tokens
-from .training import train_sgd
+from .tasks import BOOK_TASK, steps_for_length, with_step_budget
 
-__all__ = ["METHODS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
-           "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design"]
+__all__ = ["METHODS", "METHOD_LABELS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
+           "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design",
+           "headline_contrasts", "NOISE_STD"]
 
 METHODS = ("sgd_w", "sgd_wa", "linear_ridge", "random_features", "ntk_ridge")
+#: How the book names the methods.
+METHOD_LABELS = {"sgd_w": "SGD on W", "sgd_wa": "SGD on W and A", "linear_ridge": "linear ridge",
+                 "random_features": "random features", "ntk_ridge": "NTK ridge"}
 
 
 def headline_base(**changes) -> ExperimentConfig:
-    """The book's practical task (chapter 5): ``c = 2``, ``lambda = 0.3``, batch 32, tail averaging
-    0.5, ``eps_x = 0.3``, ``token_dim = 8``, labels at the last position, no current-token term."""
-    base = dict(width=128, token_dim=8, eps_x=0.3, output_scale=0.3, lr_scale=2.0, batch_size=32,
-                average=0.5, phi="z^2", labels="last", include_current=False, n_test=2000)
-    base.update(changes)
-    return ExperimentConfig(**base)
+    """The book's task (:data:`rnnlib.tasks.BOOK_TASK`: ``c = 2``, ``lambda = 0.3``, batch 32, tail
+    averaging 0.5, ``eps_x = 0.3``, ``token_dim = 8``, labels at the last position) with ``phi = z^2``,
+    no current-token term and width 128; then ``changes``."""
+    return BOOK_TASK.replace(width=128, phi="z^2", include_current=False).replace(**changes)
 
 
 def make_headline_dataset(cfg: ExperimentConfig, direction: str = "orthogonal_to_constant",
                           center: bool = True) -> Dataset:
-    """:func:`rnnlib.make_dataset` with the concept's ``direction`` and ``center`` options.
+    """:func:`rnnlib.make_dataset` of ``cfg`` with the concept's ``direction`` and ``center`` options.
 
     The random streams are those of :func:`rnnlib.make_dataset` (concept, train, test and noise
     seeds derived from ``cfg``), so ``direction="sphere", center=False`` gives the same data.
     """
     if not isinstance(cfg, ExperimentConfig):
         raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
-    data_seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
-    concept_seed = cfg.seed if cfg.concept_seed is None else cfg.concept_seed
-    concept = AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, cfg.output_dim, phi=cfg.phi,
-                              labels=cfg.labels, include_current=cfg.include_current,
-                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"),
-                              direction=direction, center=center)
-    xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
-    xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
-    return Dataset(concept=concept, x_star_train=xs_tr, x_train=embed(xs_tr, cfg.eps_x),
-                   y_train=concept.labels_for(xs_tr, derive_seed(data_seed, "train-noise")),
-                   x_star_test=xs_te, x_test=embed(xs_te, cfg.eps_x),
-                   y_test=concept.labels_for(xs_te, derive_seed(data_seed, "test-noise")),
-                   labelled=concept.labelled)
+    return make_dataset(cfg.replace(direction=direction, center=center))
 
 
 @dataclass(frozen=True)
 class HeadlinePoint:
-    """One run: a config, the concept's direction law and centring, and a method of :data:`METHODS`."""
+    """One run: a config, the concept's direction law and centring, and a method of :data:`METHODS`.
+
+    A kind of the book's engine (:func:`rnnlib.engine.run_many`): ``kind``, ``result_type``
+    (:class:`PointResult`), ``to_dict`` and ``run``; a chapter reads every point from the cache.
+    """
+
+    kind: ClassVar[str] = "headline"
+    result_type: ClassVar = None  # PointResult, set below
 
     config: ExperimentConfig
     method: str = "sgd_w"
@@ -97,9 +96,32 @@ class HeadlinePoint:
         if not isinstance(self.center, bool):
             raise TypeError(f"center must be a bool, got {self.center!r}")
 
+    @property
+    def experiment(self) -> ExperimentConfig:
+        """The config of the run: ``config`` with the concept's options and, for SGD, what is trained."""
+        changes = {"direction": self.direction, "center": self.center}
+        if self.method in ("sgd_w", "sgd_wa"):
+            changes["trained"] = "W" if self.method == "sgd_w" else "WA"
+        return self.config.replace(**changes)
+
     def to_dict(self) -> dict:
         return {"config": self.config.to_dict(), "method": self.method, "direction": self.direction,
                 "center": self.center}
+
+    def run(self) -> "PointResult":
+        return run_point(self)
+
+    def code_modules(self) -> list[str]:
+        return ["headline"]  # its import closure: experiment, training, baselines, concept
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
 
 
 @dataclass
@@ -124,63 +146,61 @@ class PointResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "PointResult":
+        """Rebuild from :meth:`to_dict`; a damaged entry (a missing field, a non-finite or negative
+        number) raises ``ValueError`` or ``TypeError`` naming the field."""
+        if not isinstance(data, dict):
+            raise TypeError(f"result must be a dict, got {type(data).__name__}")
+        missing = sorted({"point", "train_mse", "test_mse", "noise_floor", "seconds"} - set(data))
+        if missing:
+            raise ValueError(f"result dict lacks field(s) {missing}")
+        if not isinstance(data["point"], dict) or "config" not in data["point"]:
+            raise TypeError(f"point must be a dict with a config, got {data['point']!r}")
         p = dict(data["point"])
         p["config"] = ExperimentConfig.from_dict(p["config"])
-        return cls(HeadlinePoint(**p), float(data["train_mse"]), float(data["test_mse"]),
-                   float(data["noise_floor"]), float(data["seconds"]), dict(data.get("info", {})))
+        nums = {}
+        for name in ("train_mse", "test_mse", "noise_floor", "seconds"):
+            nums[name] = _number(name, data[name])
+            if nums[name] < 0:
+                raise ValueError(f"{name} must be >= 0, got {nums[name]}")
+        info = data.get("info", {})
+        if not isinstance(info, dict):
+            raise TypeError(f"info must be a dict, got {type(info).__name__}")
+        info = {str(k): v if isinstance(v, str) else _number(f"info[{k!r}]", v) for k, v in info.items()}
+        return cls(HeadlinePoint(**p), info=info, **nums)
 
 
-def _standardized(data: Dataset):
-    """Labels at the labelled positions, centred and scaled with training statistics, ``(n, nl, d)``;
-    and the noise floor (the clean concept's standardized error on the noisy test labels)."""
+HeadlinePoint.result_type = PointResult
+
+
+def _noise_floor(data: Dataset) -> float:
+    """The clean concept's standardized error on the noisy test labels (``OPT``), training statistics."""
     lab = np.flatnonzero(data.labelled)
     mean = data.y_train[:, lab].mean(axis=0)
     std = np.maximum(data.y_train[:, lab].std(axis=0), 1e-12)
-    y_tr = (data.y_train[:, lab] - mean) / std
     y_te = (data.y_test[:, lab] - mean) / std
     clean = (data.concept(data.x_star_test)[:, lab] - mean) / std
-    floor = float((((clean - y_te) ** 2).mean(axis=0) / y_te.var(axis=0)).mean())
-    return lab, y_tr, y_te, floor
-
-
-def _std_mse(pred: np.ndarray, y: np.ndarray) -> float:
-    return float((((pred - y) ** 2).mean(axis=0) / np.maximum(y.var(axis=0), 1e-12)).mean())
-
-
-def _sgd(cfg: ExperimentConfig, data: Dataset, trained: str):
-    """SGD as :func:`rnnlib.run_experiment` trains (same init, batch order, averaging), on ``data``."""
-    lab, y_tr, y_te, floor = _standardized(data)
-    full = np.zeros(data.y_train.shape, dtype=np.float32)
-    full[:, lab] = y_tr
-    model = initial_model(cfg)
-    total = cfg.epochs * math.ceil(cfg.n_train / cfg.batch_size)
-    average_from = total - max(1, round(cfg.average * total)) if cfg.average > 0 and total > 0 else None
-    hist = train_sgd(model, data.x_train, full, data.labelled, output_scale=cfg.output_scale,
-                     lr=cfg.step_size, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     seed=derive_seed(cfg.seed, "sgd"), trained=trained, eval_every=max(1, cfg.epochs),
-                     average_from=average_from)
-    with torch.no_grad():
-        pred = lambda x: cfg.output_scale * model.forward(x)[:, lab].double().numpy()  # noqa: E731
-        return (_std_mse(pred(data.x_train), y_tr), _std_mse(pred(data.x_test), y_te), floor,
-                {"n_steps": hist.n_steps, "lr": hist.lr})
+    return float((((clean - y_te) ** 2).mean(axis=0) / y_te.var(axis=0)).mean())
 
 
 _RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk_ridge": ntk_ridge}
 
 
 def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
-    """Run one point (drawing its data unless ``data``, from :func:`make_headline_dataset`, is given)."""
+    """Run one point: SGD through :func:`rnnlib.run_experiment`, a baseline of :mod:`rnnlib.baselines`
+    on :func:`rnnlib.make_dataset`'s data (or ``data``, for a baseline, when given)."""
     if not isinstance(point, HeadlinePoint):
         raise TypeError(f"point must be a HeadlinePoint, got {type(point).__name__}")
     start, cpu = time.perf_counter(), time.process_time()
-    cfg = point.config
-    data = make_headline_dataset(cfg, point.direction, point.center) if data is None else data
+    cfg = point.experiment
     if point.method in ("sgd_w", "sgd_wa"):
-        train, test, floor, info = _sgd(cfg, data, "W" if point.method == "sgd_w" else "WA")
+        res = run_experiment(cfg)
+        train, test, floor, info = res.train_mse, res.test_mse, res.noise_floor, {"n_steps": res.n_steps,
+                                                                                 "lr": res.lr}
     else:
+        data = make_dataset(cfg) if data is None else data
         res = _RIDGE[point.method](cfg, data)
         train, test, info = res.train_mse, res.test_mse, dict(res.info)
-        floor = _standardized(data)[3]
+        floor = _noise_floor(data) if cfg.noise_std > 0 else 0.0
     info["cpu_seconds"] = time.process_time() - cpu  # the cost on a shared machine (wall time is not)
     return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info)
 
@@ -301,6 +321,35 @@ def headline_design(fast: bool | None = None) -> HeadlineDesign:
     return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
                           seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
                           ntk_max=30000, n_min={40: 10000, 80: 10000})
+
+
+#: Label noise of the agnostic contrast: about ``OPT = 0.16`` at ``L = 5`` (measured in the prototype).
+NOISE_STD = 0.033
+
+
+def headline_contrasts(design: HeadlineDesign) -> dict:
+    """``{name: HeadlineDesign}``: the contrasts chapter 5 sets beside the headline (issue 13, 2 and 4-6).
+
+    * ``"current"``: SGD on ``W`` at the two shortest lengths with the current-token term (``i = j``);
+    * ``"sin3z"``: the old headline task (``sin 3z`` of sphere directions, uncentred, current-token
+      term, ``eps_x = 0.3``) at the second length, SGD on ``W`` and linear ridge, ``N`` up to the
+      grid's fourth point;
+    * ``"noise"``: SGD on ``W`` at the shortest length with label noise :data:`NOISE_STD`, on the
+      grid without its first point and with three times its last;
+    * ``"all"``: SGD on ``W`` at the shortest length with a label at every position.
+    """
+    if not isinstance(design, HeadlineDesign):
+        raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    L1, L2 = design.lengths[:2]
+    grid, b = design.n_grid, design.base
+    plain = dict(n_min={}, n_max={}, methods=("sgd_w",))
+    return {"current": design.replace(base=b.replace(include_current=True), lengths=(L1, L2), **plain),
+            "sin3z": design.replace(base=b.replace(phi="sin(3z)", include_current=True, eps_x=0.3), lengths=(L2,),
+                                    n_grid=grid[:4], direction="sphere", center=False, n_min={}, n_max={},
+                                    methods=("sgd_w", "linear_ridge")),
+            "noise": design.replace(base=b.replace(noise_std=NOISE_STD), lengths=(L1,),
+                                    n_grid=grid[1:] + (3 * grid[-1],), **plain),
+            "all": design.replace(base=b.replace(labels="all"), lengths=(L1,), **plain)}
 
 
 def point_work(point: HeadlinePoint) -> float:

@@ -5,7 +5,7 @@ From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.Hea
 * :func:`method_curves`: one method's errors as :class:`rnnlib.generalization.Curves`
   ``(L, N, seeds)``;
 * :func:`n_star_summary`: ``N*`` per ``L`` at a target error (the mean curve over seeds,
-  interpolated in ``log N`` by :func:`rnnlib.generalization.sample_complexity`), a bootstrap
+  interpolated on log-log axes by :func:`rnnlib.stats.samples_needed`), a bootstrap
   interval over seeds, the fitted power-law exponent with its bootstrap interval, and the residuals
   of a power law and of an exponential in ``L``;
 * :func:`growth_verdict` and :func:`comparison_verdict`: the verdict rules, with thresholds fixed in
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_float, check_int
-from .generalization import Curves, fit_exponential, fit_power_law, sample_complexity
+from .generalization import Curves
 from .headline import PointResult
+from .stats import fit_exponential, fit_power_law, samples_needed
 
 __all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows"]
@@ -97,6 +98,13 @@ class NStarSummary:
     verdict: str
 
 
+def _n_star(x, mean_curve, target) -> float:
+    """:func:`rnnlib.stats.samples_needed` of a (positive) mean error curve; NaN outside the grid
+    (``status`` says on which side)."""
+    value = samples_needed(x, mean_curve, target)
+    return value if math.isfinite(value) else math.nan
+
+
 def _status(x, mean_curve, target):
     finite = np.isfinite(mean_curve)
     if not finite.any():
@@ -142,7 +150,7 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
     curves = method_curves(results, method)
     Ls = curves.groups.astype(np.float64)
     mean = curves.mean()
-    ns = np.array([sample_complexity(curves.x, mean[i], target) for i in range(len(Ls))])
+    ns = np.array([_n_star(curves.x, mean[i], target) for i in range(len(Ls))])
     status = tuple(_status(curves.x, mean[i], target) for i in range(len(Ls)))
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     G, K, S = curves.values.shape
@@ -154,7 +162,7 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
         with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             m = np.nanmean(sample, axis=2)
-        boot[b] = [sample_complexity(curves.x, m[i], target) for i in range(G)]
+        boot[b] = [_n_star(curves.x, m[i], target) for i in range(G)]
         if np.isfinite(boot[b]).sum() >= 2:
             exps[b] = fit_power_law(Ls, boot[b]).exponent
     q = (1 - level) / 2

@@ -35,6 +35,7 @@ from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult
 from .forward import forward_stability
 from .generalization import learning_curves, n_star
+from .headline_stats import THRESHOLDS
 from .interference import InterferenceResult
 from .patterns import flips_versus_eps_x
 from .pseudo_network import PseudoNetworkTracker
@@ -326,3 +327,36 @@ def measure_theory_scales(length: int, width: int, *, eps: float = 0.1, cfg: Exp
     return {"lambda_theory": lam_t, "eta_theory": eta_t, "lambda_practical": cfg.output_scale,
             "eta_practical": cfg.step_size, "log10_lambda_gap": math.log10(cfg.output_scale / lam_t),
             "log10_eta_gap": math.log10(cfg.step_size / eta_t), "eps": eps}
+
+
+def measure_headline(summary: dict, method: str = "sgd_w", target: float | None = None) -> dict:
+    """The numbers of the ledger's "polynomial in L" row, from chapter 5's headline (issue 13).
+
+    Args:
+        summary: :func:`rnnlib.headline_stats.headline_summary` of the chapter's results,
+            ``{method: {target: NStarSummary}}`` (chapter 5's :class:`HeadlineStudy` holds it as
+            ``study.summary``).
+        method: the method the row is about (the paper's: SGD on ``W``).
+        target: the target error (default: the middle one of the summary's targets).
+
+    Returns:
+        ``target``; per length ``lengths``, ``n_star``, ``low``, ``high`` (NaN outside the grid) and
+        ``status``; ``n_inside`` (lengths with ``N*`` inside the grid); the power-law ``exponent``
+        with its bootstrap interval; ``power_rms`` and ``exp_rms``; ``growth``, the chapter's verdict
+        (:func:`rnnlib.headline_stats.growth_verdict`); and ``min_lengths``, the rule's minimum.
+    """
+    if not isinstance(summary, dict) or method not in summary:
+        raise ValueError(f"summary must be a headline summary holding method {method!r}, got "
+                         f"{sorted(summary) if isinstance(summary, dict) else type(summary).__name__}")
+    targets = sorted(summary[method])
+    target = targets[len(targets) // 2] if target is None else float(target)
+    if target not in summary[method]:
+        raise ValueError(f"target must be one of {targets}, got {target}")
+    s = summary[method][target]
+    return {"target": float(target), "lengths": [int(L) for L in s.lengths],
+            "n_star": [float(v) for v in s.n_star], "low": [float(v) for v in s.low],
+            "high": [float(v) for v in s.high], "status": list(s.status),
+            "n_inside": sum(st == "inside" for st in s.status), "exponent": float(s.exponent),
+            "exponent_low": float(s.exponent_low), "exponent_high": float(s.exponent_high),
+            "power_rms": float(s.power_rms), "exp_rms": float(s.exp_rms), "growth": s.verdict,
+            "min_lengths": int(THRESHOLDS["min_lengths"])}

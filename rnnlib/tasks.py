@@ -21,6 +21,7 @@ design                      chapter      what it runs
 :func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
 :func:`interference_design` 6 (and 8)    one pair's target changed, retrained (E14)
 :func:`baselines_design`    7 (and 8)    SGD on W against the baselines on chapter 5's task
+:func:`headline_design`     5 (and 8)    ``N*(L)`` of five methods on a target with no linear part
 ==========================  ===========  ============================================================
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from .profile import is_fast
 __all__ = ["BOOK_TASK", "book_task", "steps_for_length", "with_step_budget", "SGDDesign", "sgd_design",
            "LengthDesign", "length_design", "WidthDesign", "width_design", "ComplexityDesign",
            "complexity_design", "single_position_sgd", "InterferenceDesign", "interference_design",
-           "BaselinesDesign", "baselines_design"]
+           "BaselinesDesign", "baselines_design", "headline_design"]
 
 # Every field spelled out: this is the task whatever ExperimentConfig's defaults are.
 BOOK_TASK = ExperimentConfig(length=10, width=256, n_train=1000, n_test=2000, token_dim=8, phi="sin(3z)",
@@ -301,3 +302,14 @@ def baselines_design(fast: bool | None = None) -> BaselinesDesign:
     main = length_design(f)
     return BaselinesDesign(main.base.replace(length=main.lengths[1]), (100, 300, 1000) if f else (300, 1000, 3000),
                            (0,) if f else (0, 1), main.steps_at_10)
+
+
+def headline_design(fast: bool | None = None):
+    """Chapter 5's headline study (issue 13): :func:`rnnlib.headline.headline_design`, profile-aware.
+
+    Its task is :data:`BOOK_TASK` changed where a target without a linear part needs it (``z^2`` of
+    directions orthogonal to the constant coordinate, centred, no current-token term,
+    ``eps_x = 1``, width 128); see :func:`rnnlib.headline.headline_base`.
+    """
+    from .headline import headline_design as design  # headline imports this module's step budget
+    return design(_fast(fast))

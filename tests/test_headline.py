@@ -87,8 +87,8 @@ def _fake(method, errors, lengths=(5, 10, 20), ns=(10, 100, 1000, 10000), seeds=
 
 
 def test_n_star_summary_recovers_a_power_law():
-    # error linear in log N (as the interpolation assumes), 0.5 at N = 10 L^2: N* = 10 L^2 exactly
-    res = _fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)) + 0.01 * (s - 1))
+    # a power law in N (as the log-log interpolation assumes), 0.5 at N = 10 L^2: N* = 10 L^2 exactly
+    res = _fake("sgd_w", lambda L, N, s: min(1.0, 0.5 * (N / (10 * L ** 2)) ** -0.3) * (1 + 0.01 * (s - 1)))
     summ = n_star_summary(res, "sgd_w", 0.5, n_boot=200)
     np.testing.assert_allclose(summ.n_star, 10.0 * np.array([5, 10, 20]) ** 2, rtol=1e-9)
     assert summ.exponent == pytest.approx(2.0, abs=0.05)
@@ -168,7 +168,7 @@ def test_headline_design_profiles():
 
 def test_headline_summary_rows():
     from rnnlib.headline_stats import headline_summary, n_star_rows
-    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 1.0 - 0.5 * np.log10(N / L ** 2)))
+    res = (_fake("sgd_w", lambda L, N, s: min(1.0, 0.5 * (N / (10 * L ** 2)) ** -0.3))
            + _fake("linear_ridge", lambda L, N, s: 1.0))
     summ = headline_summary(res, (0.5, 0.7), n_boot=20)
     assert set(summ) == {"sgd_w", "linear_ridge"} and set(summ["sgd_w"]) == {0.5, 0.7}
@@ -176,3 +176,62 @@ def test_headline_summary_rows():
     assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows)
     lin = [r for r in rows if r[0] == "linear_ridge"][0]
     assert lin[2:5] == ["above grid"] * 3 and "not reached in the grid" in lin[-1]
+
+
+def test_point_is_an_engine_kind_and_round_trips_through_the_cache(tmp_path):
+    from rnnlib.engine import is_cached, kind_key, run_many
+    pts = [HeadlinePoint(_tiny(), "linear_ridge"), HeadlinePoint(_tiny(epochs=1), "sgd_w")]
+    assert HeadlinePoint.kind == "headline" and HeadlinePoint.result_type is PointResult
+    assert is_cached(pts, tmp_path) == [False, False]
+    first = run_many(pts, cache_dir=tmp_path, progress=False)
+    assert is_cached(pts, tmp_path) == [True, True]
+    again = run_many(pts, cache_dir=tmp_path, progress=False)
+    assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+    assert all(isinstance(r, PointResult) and r.point == p for r, p in zip(again, pts))
+    # the concept options are part of the key
+    other = HeadlinePoint(_tiny(), "linear_ridge", direction="sphere", center=False)
+    assert kind_key(other) != kind_key(pts[0])
+
+
+def test_point_result_from_dict_refuses_damaged_entries():
+    good = PointResult(HeadlinePoint(_tiny(), "sgd_w"), 0.1, 0.5, 0.0, 1.0, {"n_steps": 3, "optimizer": "sgd"}).to_dict()
+    assert PointResult.from_dict(good).info["optimizer"] == "sgd"
+    for field, value, err in (("test_mse", float("nan"), ValueError), ("train_mse", -0.5, ValueError),
+                              ("seconds", "1", TypeError), ("noise_floor", True, TypeError)):
+        with pytest.raises(err, match=field):
+            PointResult.from_dict({**good, field: value})
+    with pytest.raises(ValueError, match="lacks"):
+        PointResult.from_dict({k: v for k, v in good.items() if k != "test_mse"})
+    with pytest.raises(ValueError, match="info"):
+        PointResult.from_dict({**good, "info": {"lr": float("inf")}})
+
+
+def test_experiment_config_direction_and_center_fields():
+    base = rnnlib.ExperimentConfig()
+    assert "direction" not in base.to_dict() and "center" not in base.to_dict()  # old cache keys unchanged
+    cfg = base.replace(direction="orthogonal_to_constant", center=True)
+    assert cfg.to_dict()["direction"] == "orthogonal_to_constant" and cfg.to_dict()["center"] is True
+    assert rnnlib.ExperimentConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="direction"):
+        base.replace(direction="cube")
+    with pytest.raises(TypeError, match="direction"):
+        base.replace(direction=1)
+    with pytest.raises(TypeError, match="center"):
+        base.replace(center=1)
+    small = cfg.replace(length=4, n_train=20, n_test=30, width=8, phi="z^2", include_current=False)
+    np.testing.assert_array_equal(rnnlib.make_dataset(small).concept.w[..., -1], 0.0)
+
+
+def test_headline_contrasts_and_tasks_design():
+    from rnnlib import tasks
+    from rnnlib.headline import NOISE_STD, headline_contrasts
+    d = tasks.headline_design(True)
+    c = headline_contrasts(d)
+    assert set(c) == {"current", "sin3z", "noise", "all"}
+    assert all(p.config.include_current for p in c["current"].points())
+    assert {p.method for p in c["sin3z"].points()} == {"sgd_w", "linear_ridge"}
+    assert all(p.direction == "sphere" and not p.center for p in c["sin3z"].points())
+    assert all(p.config.noise_std == NOISE_STD for p in c["noise"].points())
+    assert all(p.config.labels == "all" for p in c["all"].points())
+    with pytest.raises(TypeError, match="design"):
+        headline_contrasts(d.base)

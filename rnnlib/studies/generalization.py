@@ -1,0 +1,247 @@
+"""Chapter 5 (generalization): the headline ``N*(L)`` of five methods on a target with no linear part.
+
+Allen-Zhu & Li (2019), Theorem 1: SGD on ``W`` reaches population loss ``OPT + eps`` from a number of
+samples polynomial in ``L`` (almost polynomial, ``L^O(log 1/eps)``, for smooth ``phi``); the earlier
+norm-based bounds grow like ``||W||^L`` (paper digest sections 4 and 6; issue 13).
+
+:func:`headline_study` runs (or reads from the engine's cache) every point of
+:func:`rnnlib.tasks.headline_design` and of :func:`rnnlib.headline.headline_contrasts`, and returns a
+:class:`HeadlineStudy`: the results, ``N*`` per method and target with bootstrap intervals and
+growth-law verdicts (:mod:`rnnlib.headline_stats`), the linear share of every smooth function
+(:mod:`rnnlib.linear_share`), and the samples each prior bound requires for the same error.
+``numbers()`` gives what the chapter glues, ``check()`` its qualitative checks.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds import evaluate_bounds
+from ..engine import is_cached, run_many
+from ..headline import METHOD_LABELS, HeadlineDesign, headline_contrasts
+from ..headline_stats import THRESHOLDS, comparison_verdict, excess_rate, headline_summary, method_curves
+from ..linear_share import linear_share_table
+from ..rnn import ElmanRNN
+from ..smooth import SMOOTH_FUNCTIONS
+
+__all__ = ["TARGETS", "PRIOR_BOUNDS", "HeadlineStudy", "headline_study", "bound_samples", "key_of"]
+
+#: The three standardized test errors that define ``N*`` (fixed before the measurements).
+TARGETS = (0.9, 0.85, 0.8)
+#: Prior bounds of chapter 1 set beside ``N*`` (keys of :func:`rnnlib.bounds.evaluate_bounds`).
+PRIOR_BOUNDS = {"zhang": "Zhang et al. 2018", "bartlett": "Bartlett et al. 2017", "tu_factor": "Tu et al. 2020"}
+
+
+def key_of(name) -> str:
+    """A glue-key fragment of a function name or a number: ``"sin(3z)" -> "sin3z"``, ``0.85 -> "085"``."""
+    if isinstance(name, float):
+        return f"{name:g}".replace(".", "")
+    return "".join(c for c in str(name).replace("^", "").replace("-", "m") if c.isalnum())
+
+
+def bound_samples(log10_factor, error: float) -> np.ndarray:
+    """``log10`` of the samples a bound ``gap <= F / sqrt(N)`` requires for a gap ``error``: ``N >= (F/error)^2``.
+
+    Constants, logarithms and data terms are dropped (they only raise the requirement), so this is a
+    lower estimate of what each bound asks for.
+    """
+    return 2.0 * (np.asarray(log10_factor, dtype=np.float64) - math.log10(error))
+
+
+@dataclass(frozen=True)
+class HeadlineStudy:
+    """The measured headline (chapter 5). ``results`` and ``contrasts`` hold :class:`~rnnlib.headline.PointResult` s."""
+
+    design: HeadlineDesign
+    results: tuple
+    contrasts: dict
+    summary: dict
+    shares: dict
+    prior: dict
+    seconds: float
+    n_cached: int
+    n_runs: int
+
+    @property
+    def lengths(self) -> tuple:
+        return self.design.lengths
+
+    def curves(self, method: str = "sgd_w", name: str | None = None, metric: str = "test_mse"):
+        """:func:`rnnlib.headline_stats.method_curves` of the headline or of a contrast ``name``."""
+        return method_curves(self.results if name is None else self.contrasts[name], method, metric)
+
+    def error(self, method: str, L: int, N: int | None = None, name: str | None = None) -> float:
+        """Mean test error over seeds at ``L`` and ``N`` (default: the largest ``N`` run there)."""
+        c = self.curves(method, name)
+        row = c.mean()[list(c.groups).index(L)]
+        j = int(np.flatnonzero(np.isfinite(row))[-1]) if N is None else list(c.x).index(N)
+        return float(row[j])
+
+    def ran(self, method: str, L: int) -> list:
+        """The sample sizes ``N`` the design runs for ``method`` at length ``L``."""
+        skipped = set(self.design.skipped())
+        return [N for N in self.design.n_grid if (method, L, N) not in skipped]
+
+    def ntk_stop(self, L: int) -> float:
+        """The largest ``N`` the NTK runs at length ``L`` (``N L <= ntk_max``; 0 when none)."""
+        ok = self.ran("ntk_ridge", L)
+        return float(max(ok)) if ok else 0.0
+
+    def rate(self, name: str | None = None):
+        """The slope of the excess error against ``N`` at the shortest length (headline, or ``"noise"``)."""
+        c = self.curves("sgd_w", name, "excess")
+        return excess_rate(c.x, c.mean()[0])
+
+    def cell(self, method: str, target: float, L: int) -> str:
+        """The table cell of ``N*``: value [interval], or why there is none."""
+        s = self.summary[method][target]
+        if not self.ran(method, L):
+            return f"not run (N L > {self.design.ntk_max:,})"
+        i = list(s.lengths).index(L)
+        c = self.curves(method)
+        n_max = c.x[np.isfinite(c.mean()[list(c.groups).index(L)])].max()
+        if s.status[i] == "inside":
+            return f"{s.n_star[i]:,.0f} [{s.low[i]:,.0f}, {s.high[i]:,.0f}]"
+        stop = " (NTK budget)" if method == "ntk_ridge" and n_max < self.design.n_grid[-1] else ""
+        return f"> {n_max:,.0f}{stop}" if s.status[i] == "above grid" else f"<= {c.x[0]:,.0f}"
+
+    def table(self) -> str:
+        """The ``N*`` table (markdown): per method and target, ``N*`` per ``L``, exponent, fits, verdict."""
+        head = ["method", "target", *[f"L = {L}" for L in self.lengths], "exponent [90%]", "rms power / exp",
+                "growth verdict"]
+        rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for m, by_t in self.summary.items():
+            for t, s in by_t.items():
+                k = int(np.isfinite(s.n_star).sum())
+                few = k < THRESHOLDS["min_lengths"]  # two points: any law fits them exactly
+                exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]" + (f" ({k} lengths)" if few else "")
+                       if math.isfinite(s.exponent) else "n/a")
+                fits = f"{s.power_rms:.3f} / {s.exp_rms:.3f}" if math.isfinite(s.power_rms) and not few else "n/a"
+                cells = [self.cell(m, t, L) for L in self.lengths]
+                rows.append("| " + " | ".join([METHOD_LABELS[m], f"{t:g}", *cells, exp, fits, s.verdict]) + " |")
+        return "\n".join(rows)
+
+    def reached(self, method: str, target: float) -> list:
+        """The lengths at which ``method``'s mean curve reaches ``target`` inside the grid."""
+        s = self.summary[method][target]
+        return [int(L) for L, st in zip(s.lengths, s.status) if st == "inside"]
+
+    def numbers(self) -> dict:
+        d, L1, L2 = self.design, self.lengths[0], self.lengths[1]
+        out = {"n_runs": self.n_runs, "n_cached": self.n_cached, "study_seconds": self.seconds,
+               "lengths": ", ".join(map(str, self.lengths)), "n_grid": ", ".join(f"{N:,}" for N in d.n_grid),
+               "n_seeds": len(d.seeds), "width": d.widths[L1], "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
+               "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2], "L_last": self.lengths[-1],
+               "N_max": d.n_grid[-1], "nstar_table": self.table(),
+               **{f"threshold_{k}": v for k, v in THRESHOLDS.items()}}
+        for i, t in enumerate(TARGETS):
+            out[f"target{i + 1}"] = t
+            for m in self.summary:
+                reached = self.reached(m, t)
+                out[f"reached_{m}_{i + 1}"] = ", ".join(map(str, reached)) if reached else "none"
+                s = self.summary[m][t]
+                out[f"verdict_{m}_{i + 1}"] = s.verdict
+                for j, L in enumerate((L1, L2)):
+                    out[f"nstar_{m}_{i + 1}_L{j + 1}"] = self.cell(m, t, L)
+                    if m != "sgd_w" and L in list(s.lengths):
+                        out[f"vs_{m}_{i + 1}_L{j + 1}"] = comparison_verdict(self.summary["sgd_w"][t], s, L)
+        for m in self.summary:
+            for j, L in enumerate(self.lengths):
+                if self.ran(m, L):
+                    out[f"err_{m}_L{j + 1}"] = self.error(m, L)
+            if self.ran(m, self.lengths[-1]):
+                out[f"err_{m}_last"] = self.error(m, self.lengths[-1])
+        out["ntk_stop_L2"] = self.ntk_stop(L2)
+        missed = [str(L) for L in self.lengths if L not in self.reached("sgd_w", TARGETS[0])]
+        out["not_reached_sgd_w_1"] = ", ".join(missed) if missed else "none"
+        s = self.summary["sgd_w"][TARGETS[1]]
+        n_star = s.n_star[0] if s.status[0] == "inside" else math.nan
+        need = min(float(v[0]) for v in self.prior.values())
+        out["front_decades_L1"] = need - math.log10(n_star) if math.isfinite(n_star) else math.nan
+        out["front_need_L1"] = need
+        rate = self.rate()
+        z = (rate.slope + 0.5) / max(rate.slope_se, 1e-12) if math.isfinite(rate.slope_se) else 0.0
+        out["rate_vs_half"] = "more slowly than" if z > 2 else "faster than" if z < -2 else "about as fast as"
+        for name, s in self.shares.items():
+            out[f"share_{key_of(name)}"] = s["sphere"]
+            out[f"share_orth_{key_of(name)}"] = s["orthogonal_to_constant"]
+        out.update(self._contrast_numbers())
+        return out
+
+    def _contrast_numbers(self) -> dict:
+        L1, L2 = self.lengths[:2]
+        rate, noisy = self.rate(), self.rate("noise")
+        noise = self.curves("sgd_w", "noise")
+        floor = float(np.nanmean(self.curves("sgd_w", "noise", "noise_floor").values))
+        return {"current_with": self.error("sgd_w", L1, name="current"), "current_without": self.error("sgd_w", L1),
+                "current_with_L2": self.error("sgd_w", L2, name="current"), "current_without_L2": self.error("sgd_w", L2),
+                "sin_ridge": self.error("linear_ridge", L2, name="sin3z"),
+                "sin_sgd": self.error("sgd_w", L2, name="sin3z"),
+                "sin_N": int(self.curves("sgd_w", "sin3z").x[-1]), "sin_eps_x": self.contrasts_base("sin3z").eps_x,
+                "opt": floor, "noise_N_first": int(noise.x[0]), "noise_N_last": int(noise.x[-1]),
+                "noise_err_first": float(noise.mean()[0][0]), "noise_err_last": float(noise.mean()[0][-1]),
+                "noise_slope": noisy.slope, "noise_slope_se": noisy.slope_se,
+                "rate_slope": rate.slope, "rate_slope_se": rate.slope_se,
+                "all_err": self.error("sgd_w", L1, name="all"), "last_err": self.error("sgd_w", L1)}
+
+    def contrasts_base(self, name: str):
+        return self.contrasts[name][0].point.config
+
+    def check(self) -> None:
+        """The chapter's qualitative checks (``AssertionError`` with the numbers when one fails)."""
+        for r in self.results + sum(self.contrasts.values(), ()):
+            assert math.isfinite(r.test_mse) and r.test_mse >= 0, r
+        for name, s in self.shares.items():  # even functions of an orthogonal projection: no linear part
+            if name in ("square", "cos", "cos(3z)-1"):
+                assert s["orthogonal_to_constant"] < 1e-6 < s["sphere"], (name, s)
+        lin = self.curves("linear_ridge").mean()
+        assert np.nanmin(lin) > 0.9, f"linear ridge fits the headline target: {np.nanmin(lin)}"
+        sgd = self.curves("sgd_w").mean()[0]
+        assert sgd[-1] < sgd[0] - 0.1, f"SGD on W does not learn at the shortest length: {sgd}"
+        n = self.numbers()
+        assert n["sin_ridge"] < 0.5, f"linear ridge should solve the old sin(3z) task, got {n['sin_ridge']}"
+        assert n["noise_err_last"] < n["noise_err_first"] and n["noise_err_last"] > n["opt"], n
+        assert n["current_with"] > n["current_without"], "the current-token term should raise the error"
+
+
+def _prior(lengths, width: int, token_dim: int, seeds, error: float) -> dict:
+    """``{bound's label: log10 samples required}`` per length, median over networks at initialization."""
+    nets = [ElmanRNN(token_dim + 1, width, seed=s) for s in seeds]
+    ev = [evaluate_bounds(net, list(lengths)) for net in nets]
+    return {label: bound_samples(np.median([e[k] for e in ev], axis=0), error) for k, label in PRIOR_BOUNDS.items()}
+
+
+def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_boot: int = 1000,
+                   progress: bool = False) -> HeadlineStudy:
+    """Run (or read) the headline and its contrasts through :func:`rnnlib.engine.run_many` and summarize.
+
+    Args:
+        design: :func:`rnnlib.tasks.headline_design`.
+        executor: any ``concurrent.futures.Executor`` (a process pool); ``None``: serial.
+        cache_dir: the engine's cache (``None``: the default, ``RNNLIB_CACHE``).
+        n_boot: bootstrap replicates of ``N*``.
+    """
+    if not isinstance(design, HeadlineDesign):
+        raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    contrasts = headline_contrasts(design)
+    main = design.points()
+    extra = {k: v.points() for k, v in contrasts.items()}
+    points = main + [p for pts in extra.values() for p in pts]
+    cached = is_cached(points, cache_dir)
+    start = time.perf_counter()
+    res = run_many(points, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")
+    seconds = time.perf_counter() - start
+    out, k = {}, len(main)
+    for name, pts in extra.items():
+        out[name] = tuple(res[k:k + len(pts)])
+        k += len(pts)
+    results = tuple(res[:len(main)])
+    shares = {name: {d: linear_share_table([name], token_dim=design.base.token_dim, direction=d)[name].share
+                     for d in ("sphere", "orthogonal_to_constant")}
+              for name in SMOOTH_FUNCTIONS}
+    prior = _prior(design.lengths, design.widths[design.lengths[0]], design.base.token_dim, design.seeds, TARGETS[1])
+    return HeadlineStudy(design, results, out, headline_summary(results, TARGETS, n_boot=n_boot), shares, prior,
+                         seconds, int(sum(cached)), len(points))

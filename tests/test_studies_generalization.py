@@ -1,0 +1,63 @@
+"""Chapter 5's study at tiny sizes: the same checks the chapter runs, the glued numbers, the figures."""
+import math
+
+import numpy as np
+import pytest
+
+from rnnlib.headline import HeadlineDesign, headline_base
+from rnnlib.ledger_measures import measure_headline
+from rnnlib.plots import headline as hplots
+from rnnlib.studies.generalization import TARGETS, bound_samples, headline_study, key_of
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def study(cache):
+    d = HeadlineDesign(headline_base(eps_x=1.0, n_test=200), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
+                       seeds=(0, 1), widths={4: 24, 6: 24, 8: 24}, steps_at_10=250, ntk_max=1000,
+                       n_min={8: 1000})
+    return headline_study(d, cache_dir=cache, n_boot=50)
+
+
+def test_study_checks_and_numbers(study):
+    study.check()
+    n = study.numbers()
+    assert n["n_runs"] == len(study.results) + sum(len(v) for v in study.contrasts.values())
+    assert n["share_orth_square"] < 1e-9 < n["share_square"] and n["share_sin3z"] > 0.8
+    assert n["sin_ridge"] < 0.5 and n["opt"] > 0
+    assert "| method |" in n["nstar_table"] and "not run" in n["nstar_table"]  # the NTK's stop is shown
+    assert all(isinstance(v, (int, float, str)) for v in n.values())
+    assert {f"target{i + 1}" for i in range(3)} <= set(n) and n["target1"] == TARGETS[0]
+
+
+def test_study_is_read_back_from_the_cache(study, cache):
+    again = headline_study(study.design, cache_dir=cache, n_boot=50)
+    assert again.n_cached == again.n_runs
+    assert [r.test_mse for r in again.results] == [r.test_mse for r in study.results]
+
+
+def test_figures(study):
+    for fig in (hplots.plot_shares(study.shares), hplots.plot_curves(study), hplots.plot_n_star(study),
+                hplots.plot_contrasts(study), hplots.plot_front(study)):
+        assert fig.axes
+
+
+def test_bound_samples_and_keys():
+    np.testing.assert_allclose(bound_samples([2.0, 3.0], 0.1), [6.0, 8.0])
+    assert key_of("sin(3z)") == "sin3z" and key_of("cos(3z)-1") == "cos3zm1" and key_of(0.85) == "085"
+
+
+def test_measure_headline(study):
+    m = measure_headline(study.summary)
+    assert m["target"] == sorted(TARGETS)[1] and m["lengths"] == [4, 6, 8]
+    assert m["n_inside"] == sum(st == "inside" for st in m["status"])
+    assert m["growth"] in ("power law", "exponential", "undecided")
+    assert all(math.isnan(v) for v, st in zip(m["n_star"], m["status"]) if st != "inside")
+    with pytest.raises(ValueError, match="method"):
+        measure_headline(study.summary, method="adam")
+    with pytest.raises(ValueError, match="target"):
+        measure_headline(study.summary, target=0.5)
