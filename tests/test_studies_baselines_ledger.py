@@ -10,6 +10,7 @@ import torch
 from rnnlib import engine, tasks
 from rnnlib.glue import glue_values
 from rnnlib.plots import baselines as bplots
+from rnnlib.plots.generalization import plot_ledger_result
 from rnnlib.studies import baselines as bstudy
 from rnnlib.studies import ledger as lstudy
 
@@ -84,7 +85,7 @@ def test_ledger_reads_cached_results(cache, comparison):
                    "interference": tasks.interference_design(fast=True)}
     result = lstudy.ledger_study(**designs, m_init=128, l_forward=20)
     result.check()
-    values = glue_values(result, {"fig-result": result.figure()})
+    values = glue_values(result, {"fig-result": plot_ledger_result(result)})
     assert {"n_star_exponent", "lengths_sweep", "m_sweep", "growth_nstar", "growth_zhang", "l_forward"} <= set(values)
     # a second study computes nothing: every run and probe is in the cache
     probes = [lstudy.LedgerProbeConfig("measure_additivity")]

@@ -345,3 +345,10 @@ def plot_result(lengths, n_star, fit: PowerLawFit, *, bounds: Mapping[str, Seque
     ax.set_title(f"samples SGD on W needs to reach test error {target:g} (m = {width}), "
                  "beside prior generalization bounds", fontsize=10)
     return fig
+
+
+def plot_ledger_result(study):
+    """Chapter 8's result in one figure: :func:`plot_result` of a :class:`rnnlib.studies.ledger.LedgerStudy`
+    (its length row: ``N*`` per ``L``, the power law, the prior bounds on the same networks)."""
+    d = study.figure_data()
+    return plot_result(d["lengths"], d["n_star"], d["fit"], bounds=d["bounds"], target=d["target"], width=d["width"])

@@ -86,13 +86,11 @@ class LedgerStudy:
         out.update(self.sizes)
         return out
 
-    def figure(self):
-        """The result in one figure (:func:`rnnlib.plots.generalization.plot_result`)."""
-        from ..plots.generalization import plot_result
-
+    def figure_data(self) -> dict:
+        """What the result in one figure shows (:func:`rnnlib.plots.generalization.plot_ledger_result`)."""
         m = self.measured["length"]
-        return plot_result(self.lengths, m["n_star"], m["fit"], bounds=self.bounds, target=self.target,
-                           width=self.sizes["m_sweep"])
+        return dict(lengths=self.lengths, n_star=m["n_star"], fit=m["fit"], bounds=self.bounds,
+                    target=self.target, width=self.sizes["m_sweep"])
 
 
 def ledger_study(*, length, width, baselines, sgd, interference, m_init: int, l_forward: int,
