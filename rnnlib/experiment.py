@@ -22,10 +22,9 @@ import numpy as np
 import torch
 
 from ._checks import check_bool, check_int
-from .concept import AdditiveConcept
 from .config import ExperimentConfig, check_resources, derive_seed
+from .data import Dataset, DegenerateDataError, effective_seeds, make_dataset, standardize_labels
 from .rnn import ElmanRNN
-from .tokens import embed, sample_tokens
 from .training import predict, standardized_mse, train_sgd
 
 __all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "initial_model",
@@ -38,11 +37,6 @@ __all__ = ["ExperimentConfig", "ExperimentResult", "Dataset", "make_dataset", "i
 RUN_THREADS = 1
 
 
-class DegenerateDataError(ValueError):
-    """The training labels cannot be standardized: one sequence, or zero variance at a labelled
-    position (dividing by a clamped deviation would give errors near 1e10)."""
-
-
 @contextlib.contextmanager
 def fixed_threads(n: int = RUN_THREADS):
     """Run the block with ``n`` torch threads and restore the previous count afterwards."""
@@ -52,43 +46,6 @@ def fixed_threads(n: int = RUN_THREADS):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@dataclass
-class Dataset:
-    """Sampled data of one experiment.
-
-    ``x_star_*`` are raw tokens ``(n, L-1, token_dim)``, ``x_*`` network inputs
-    ``(n, L, token_dim+1)``, ``y_*`` labels ``(n, L, d)`` (noisy if ``noise_std > 0``),
-    ``labelled`` the mask of labelled positions.
-    """
-
-    concept: AdditiveConcept
-    x_star_train: np.ndarray
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_star_test: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    labelled: np.ndarray
-
-
-def make_dataset(cfg: ExperimentConfig) -> Dataset:
-    """Draw the concept and the train and test sets of ``cfg``."""
-    data_seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
-    concept_seed = cfg.seed if cfg.concept_seed is None else cfg.concept_seed
-    concept = AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, cfg.output_dim, phi=cfg.phi,
-                              labels=cfg.labels, include_current=cfg.include_current,
-                              noise_std=cfg.noise_std, seed=derive_seed(concept_seed, "concept"),
-                              direction=cfg.direction, center=cfg.center)
-    xs_tr = sample_tokens(cfg.n_train, cfg.length, cfg.token_dim, derive_seed(data_seed, "train"))
-    xs_te = sample_tokens(cfg.n_test, cfg.length, cfg.token_dim, derive_seed(data_seed, "test"))
-    return Dataset(concept=concept,
-                   x_star_train=xs_tr, x_train=embed(xs_tr, cfg.eps_x),
-                   y_train=concept.labels_for(xs_tr, derive_seed(data_seed, "train-noise")),
-                   x_star_test=xs_te, x_test=embed(xs_te, cfg.eps_x),
-                   y_test=concept.labels_for(xs_te, derive_seed(data_seed, "test-noise")),
-                   labelled=concept.labelled)
 
 
 @dataclass
@@ -196,43 +153,10 @@ def _finite(name: str, value) -> float:
     return value
 
 
-def standardize_labels(y, labelled, mean=None, std=None):
-    """Centre and scale the labels at the labelled positions: ``(y - mean) / std``, float32.
-
-    ``y`` is ``(n, L, d)``; ``mean`` and ``std`` (per labelled position and output) come from ``y``
-    itself (the training set) unless given (the test set uses the training set's).  Returns the
-    standardized labels (zero at unlabelled positions), ``mean`` and ``std``.  Refuses fewer than
-    two sequences or (almost) constant labels with :class:`DegenerateDataError`.
-    """
-    lab = np.flatnonzero(labelled)
-    y_lab = y[:, lab]
-    if mean is None:
-        if y.shape[0] < 2:
-            raise DegenerateDataError(f"the training labels need at least 2 sequences to be "
-                                      f"standardized, got {y.shape[0]}")
-        mean = y_lab.mean(axis=0)
-        std = y_lab.std(axis=0)
-        scale = np.maximum(np.abs(mean), 1.0)
-        if np.any(~np.isfinite(std)) or np.any(std <= 1e-7 * scale):
-            raise DegenerateDataError(f"the training labels have (almost) zero variance at a labelled "
-                                      f"position (standard deviation {float(np.min(std)):.3g}); "
-                                      f"standardized errors would be meaningless. Use a target whose "
-                                      f"labels vary (another phi, more samples)")
-    out = np.zeros_like(y, dtype=np.float32)
-    out[:, lab] = (y_lab - mean) / std
-    return out, mean, std
-
-
 def initial_model(cfg: ExperimentConfig) -> ElmanRNN:
     """The RNN of ``cfg`` at its random initialization (the model :func:`run_experiment` trains)."""
     return ElmanRNN(cfg.token_dim + 1, cfg.width, cfg.output_dim, seed=derive_seed(cfg.seed, "model"),
                     b_var=cfg.b_var)
-
-
-def _effective_seeds(cfg: ExperimentConfig) -> tuple[int, int]:
-    """The seeds of the data and of the concept (both default to ``cfg.seed``)."""
-    return (cfg.seed if cfg.data_seed is None else cfg.data_seed,
-            cfg.seed if cfg.concept_seed is None else cfg.concept_seed)
 
 
 @dataclass
@@ -388,7 +312,7 @@ def _run_together(cfgs: list[ExperimentConfig], keep_model: bool, progress: bool
     datasets: dict[tuple[int, int], Dataset] = {}
     preps = []
     for cfg in cfgs:
-        seeds = _effective_seeds(cfg)
+        seeds = effective_seeds(cfg)
         if seeds not in datasets:
             datasets[seeds] = make_dataset(cfg)
         preps.append(_prepare(cfg, datasets[seeds]))
