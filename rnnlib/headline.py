@@ -20,7 +20,8 @@ concept's ``direction`` and ``center``, and a method) is one run and a kind of t
 (:func:`rnnlib.engine.run_many` caches it); :func:`run_point` maps it to a :class:`PointResult`,
 whose ``from_dict`` validates a cached entry.  The concept options travel in the config
 (``ExperimentConfig.direction`` and ``.center``), so :func:`rnnlib.make_dataset` draws the data and
-SGD is :func:`rnnlib.run_experiment`, with no copy of either here.  :class:`HeadlineDesign` lists the points of the study (one geometric grid of
+SGD is :func:`rnnlib.run_experiment`, with no copy of either here.  :class:`HeadlineDesign` lists
+the points of the study (one geometric grid of
 ``N`` shared by every ``L``, a width per ``L``, the SGD budget scaled with ``L``);
 :func:`run_design` runs them on any ``concurrent.futures.Executor`` without the cache;
 :func:`headline_contrasts` gives the contrasts chapter 5 sets beside the headline.  Statistics (``N*`` with

@@ -194,7 +194,8 @@ def test_point_is_an_engine_kind_and_round_trips_through_the_cache(tmp_path):
 
 
 def test_point_result_from_dict_refuses_damaged_entries():
-    good = PointResult(HeadlinePoint(_tiny(), "sgd_w"), 0.1, 0.5, 0.0, 1.0, {"n_steps": 3, "optimizer": "sgd"}).to_dict()
+    info = {"n_steps": 3, "optimizer": "sgd"}
+    good = PointResult(HeadlinePoint(_tiny(), "sgd_w"), 0.1, 0.5, 0.0, 1.0, info).to_dict()
     assert PointResult.from_dict(good).info["optimizer"] == "sgd"
     for field, value, err in (("test_mse", float("nan"), ValueError), ("train_mse", -0.5, ValueError),
                               ("seconds", "1", TypeError), ("noise_floor", True, TypeError)):

@@ -117,8 +117,8 @@ class HeadlineStudy:
             for t, s in by_t.items():
                 k = int(np.isfinite(s.n_star).sum())
                 few = k < THRESHOLDS["min_lengths"]  # two points: any law fits them exactly
-                exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]" + (f" ({k} lengths)" if few else "")
-                       if math.isfinite(s.exponent) else "n/a")
+                exp = (f"{s.exponent:.2f} [{s.exponent_low:.2f}, {s.exponent_high:.2f}]"
+                       + (f" ({k} lengths)" if few else "") if math.isfinite(s.exponent) else "n/a")
                 fits = f"{s.power_rms:.3f} / {s.exp_rms:.3f}" if math.isfinite(s.power_rms) and not few else "n/a"
                 cells = [self.cell(m, t, L) for L in self.lengths]
                 rows.append("| " + " | ".join([METHOD_LABELS[m], f"{t:g}", *cells, exp, fits, s.verdict]) + " |")
@@ -134,7 +134,8 @@ class HeadlineStudy:
         out = {"n_runs": self.n_runs, "n_cached": self.n_cached, "study_seconds": self.seconds,
                "lengths": ", ".join(map(str, self.lengths)), "n_grid": ", ".join(f"{N:,}" for N in d.n_grid),
                "n_seeds": len(d.seeds), "width": d.widths[L1], "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
-               "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2], "L_last": self.lengths[-1],
+               "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2],
+               "L_last": self.lengths[-1],
                "N_max": d.n_grid[-1], "nstar_table": self.table(),
                **{f"threshold_{k}": v for k, v in THRESHOLDS.items()}}
         for i, t in enumerate(TARGETS):
@@ -177,7 +178,8 @@ class HeadlineStudy:
         noise = self.curves("sgd_w", "noise")
         floor = float(np.nanmean(self.curves("sgd_w", "noise", "noise_floor").values))
         return {"current_with": self.error("sgd_w", L1, name="current"), "current_without": self.error("sgd_w", L1),
-                "current_with_L2": self.error("sgd_w", L2, name="current"), "current_without_L2": self.error("sgd_w", L2),
+                "current_with_L2": self.error("sgd_w", L2, name="current"),
+                "current_without_L2": self.error("sgd_w", L2),
                 "sin_ridge": self.error("linear_ridge", L2, name="sin3z"),
                 "sin_sgd": self.error("sgd_w", L2, name="sin3z"),
                 "sin_N": int(self.curves("sgd_w", "sin3z").x[-1]), "sin_eps_x": self.contrasts_base("sin3z").eps_x,
