@@ -78,8 +78,8 @@ def test_design_points_grid_and_ntk_limit():
 
 def _fake(method, errors, lengths=(5, 10, 20), ns=(10, 100, 1000, 10000), seeds=(0, 1, 2)):
     out = []
-    for i, L in enumerate(lengths):
-        for j, N in enumerate(ns):
+    for L in lengths:
+        for N in ns:
             for s in seeds:
                 cfg = _tiny(length=L, n_train=N, seed=s)
                 out.append(PointResult(HeadlinePoint(cfg, method), 0.0, float(errors(L, N, s)), 0.0, 0.0))

@@ -84,7 +84,8 @@ class Comparison:
         require(abs(self.sgd_wab - wa) < 0.05, f"SGD on W, A, B ({self.sgd_wab:.3f}) should be SGD on W and A "
                 f"({wa:.3f}): B barely moves")
         e = self.even
-        require(abs(e["linear_ridge"][-1] - e["linear_ridge"][0]) < 0.1, f"linear ridge should stall: {e['linear_ridge']}")
+        require(abs(e["linear_ridge"][-1] - e["linear_ridge"][0]) < 0.1,
+                f"linear ridge should stall: {e['linear_ridge']}")
         require(e["full_training"][-1] < 0.7 * e["linear_ridge"][-1], "Adam should go far below linear ridge")
         require(e["sgd_w"][-1] < e["sgd_w"][0], f"SGD on W should improve with N on the even target: {e['sgd_w']}")
 
@@ -225,7 +226,8 @@ class LambdaSweep:
         require(np.all(self.init[:, 0] > self.init[:, -1]), f"the initial error should grow with lambda: {self.init}")
         require(all(s < -0.5 for s in self.disp_slopes), f"||W_T - W_0|| should grow as lambda shrinks: "
                 f"slopes {self.disp_slopes}")
-        require(np.all(self.flips[:, -1] > self.flips[:, 0]), f"a smaller lambda should flip more patterns: {self.flips}")
+        require(np.all(self.flips[:, -1] > self.flips[:, 0]),
+                f"a smaller lambda should flip more patterns: {self.flips}")
 
     def numbers(self) -> dict:
         out = {"ch7-lam-N": self.n_train, "ch7-lam-c": self.step_constant, "ch7-lam-slope": np.mean(self.disp_slopes)}

@@ -127,5 +127,6 @@ def ledger_study(*, length, width, baselines, sgd, interference, m_init: int, l_
     iw = list(interference.widths)
     sizes = {"m_init": m_init, "m_train": train_cfg.width, "m_sweep": length.base.width,
              "rf_length": baselines.base.length, "int_m_first": iw[0], "int_m_last": iw[-1]}
-    return LedgerStudy(measured, ledger.evaluate(measured), mean_prior_bounds(measured["length"]["runs"], length.lengths),
+    bounds = mean_prior_bounds(measured["length"]["runs"], length.lengths)
+    return LedgerStudy(measured, ledger.evaluate(measured), bounds,
                        tuple(length.lengths), float(length.target), sizes)
