@@ -3,7 +3,8 @@
 Loaded by _ext/book_html.py (issue 17, item 5). Every code cell of every chapter is parsed (``ast``); a
 reference to a function of ``rnnlib.plots`` whose name starts with ``plot_`` (called, or passed to a
 widget as ``widgets.slider(plots.plot_x, ...)``) is a figure. It is named after the ``glue`` key that
-stores it (``glue("fig-x", plots.plot_x(...))`` or ``fig = plots.plot_x(...)`` then ``glue("fig-x", fig)``),
+stores it (``glue("fig-x", plots.plot_x(...))``, ``fig = plots.plot_x(...)`` then ``glue("fig-x", fig)``, or
+``glue_all(result, {"fig-x": plots.plot_x(...)})``),
 the ``seed_id`` of a kernel-free slider, or "live widget" for ``widgets.live``. The table lists each figure
 with the library function that draws it, the first line of that function's docstring, and the chapter
 and code cell that call it; a function that cannot be imported is reported, so the index cannot go stale.
@@ -107,6 +108,15 @@ def scan_notebook(path: Path, docname: str) -> tuple[list[FigureUse], list[str]]
                 refs = bound.get(value.id, []) if isinstance(value, ast.Name) else _plot_refs(value, known)
                 for ref in refs:
                     named.setdefault(ref, []).append(f"`{key}`" if key else "glued figure")
+            elif callee == "glue_all":   # rnnlib.glue.glue_all(result, {"fig-x": plots.plot_x(...)})
+                for arg in node.args:
+                    if isinstance(arg, ast.Dict):
+                        for k_node, value in zip(arg.keys, arg.values):
+                            key = k_node.value if isinstance(k_node, ast.Constant) else None
+                            refs = bound.get(value.id, []) if isinstance(value, ast.Name) \
+                                else _plot_refs(value, known)
+                            for ref in refs:
+                                named.setdefault(ref, []).append(f"`{key}`" if key else "glued figure")
             elif callee in ("slider", "live"):
                 seed = next((kw.value.value for kw in node.keywords
                              if kw.arg == "seed_id" and isinstance(kw.value, ast.Constant)), None)

@@ -84,12 +84,21 @@ def sgd_step_flops(n: int, L: int, m: int, d_x: int, d: int = 1, labelled: int =
     return int(flops)
 
 
+def final_check_flops(n: int, L: int, m: int, d_x: int, d: int = 1, labelled: int = 1) -> int:
+    """Floating-point operations of the check of the final model after training (``rnnlib.callbacks``:
+    the training error of the last iterate, one forward pass over the ``n`` training sequences):
+    ``2 n m (L d_x + (L - 1) m + d P)``, the forward terms of :func:`sgd_step_flops`."""
+    return int(2 * n * m * (L * d_x + max(L - 1, 0) * m + d * labelled))
+
+
 def run_flops(config: dict) -> int:
-    """Training FLOPs of one run from its config: ``epochs`` epochs over ``n_train`` samples."""
+    """Training FLOPs of one run from its config: ``epochs`` epochs over ``n_train`` samples, and the
+    forward pass over them that checks the final model."""
     L, N = int(config["length"]), int(config["n_train"])
     P = L if config.get("labels", "last") == "all" else 1
-    return int(config["epochs"]) * sgd_step_flops(N, L, int(config["width"]), int(config["token_dim"]) + 1,
-                                                  int(config.get("output_dim", 1)), P, config.get("trained", "W"))
+    m, d_x, d = int(config["width"]), int(config["token_dim"]) + 1, int(config.get("output_dim", 1))
+    return (int(config["epochs"]) * sgd_step_flops(N, L, m, d_x, d, P, config.get("trained", "W"))
+            + (final_check_flops(N, L, m, d_x, d, P) if int(config["epochs"]) > 0 else 0))
 
 
 def cache_flops(cache_dir: Path) -> dict:

@@ -77,7 +77,7 @@ THRESHOLDS = {
     "random_features_rel_tol": 0.1,
 }
 
-# The book task (chapter 5's base); the ledger's rows read runs of rnnlib.tasks' designs.
+# The book task; the ledger's rows read runs of rnnlib.tasks' designs.
 LEDGER_BASE = BOOK_TASK
 
 

@@ -20,7 +20,7 @@ design                      chapter      what it runs
 :func:`complexity_design`   5            test error versus the target's ``phi`` (E9)
 :func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
 :func:`interference_design` 6 (and 8)    one pair's target changed, retrained (E14)
-:func:`baselines_design`    7 (and 8)    SGD on W against the baselines on chapter 5's task
+:func:`baselines_design`    7 (and 8)    SGD on W against the baselines on the book's task
 :func:`headline_design`     5 (and 8)    ``N*(L)`` of five methods on a target with no linear part
 ==========================  ===========  ============================================================
 """
@@ -169,7 +169,7 @@ class WidthDesign:
     """Chapter 5's width experiment (E6): test error versus ``m`` at one length.
 
     Attributes:
-        base: the config (chapter 5's base).
+        base: the config (the book's task).
         length: ``L`` (chapter 5's shortest).
         plan: ``{m: (sample sizes N, seeds)}``; fewer at the widest, most expensive, networks.
         steps_at_10: chapter 5's budget.
@@ -273,7 +273,7 @@ def interference_design(fast: bool | None = None) -> InterferenceDesign:
 
 @dataclass(frozen=True, eq=False)
 class BaselinesDesign:
-    """Chapter 7's comparison: SGD on ``W`` and the baselines on chapter 5's task and data.
+    """Chapter 7's comparison: SGD on ``W`` and the baselines on the book's task and data.
 
     The runs are chapter 5's at one of its lengths (same step size, budget and averaging), so
     every method sees the same task, the same data and the same test set.

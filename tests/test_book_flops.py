@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from book_flops import execution_seconds, run_flops, sgd_step_flops  # noqa: E402
+from book_flops import execution_seconds, final_check_flops, run_flops, sgd_step_flops  # noqa: E402
 
 import rnnlib  # noqa: E402
 from rnnlib.training import train_sgd  # noqa: E402
@@ -38,13 +38,15 @@ def _counted_flops(labelled, epochs: int, n: int = 96, L: int = 6, m: int = 64) 
 def test_step_flops_equal_the_products_torch_runs(labels):
     L = 6
     labelled = [False] * (L - 1) + [True] if labels == "last" else [True] * L
+    P = 1 if labels == "last" else L
     per_run = _counted_flops(labelled, 2) - _counted_flops(labelled, 0)   # minus the error at init
-    assert per_run == 2 * sgd_step_flops(96, L, 64, 9, 1, 1 if labels == "last" else L)
+    # two epochs of steps, and the forward pass that checks the final model
+    assert per_run == 2 * sgd_step_flops(96, L, 64, 9, 1, P) + final_check_flops(96, L, 64, 9, 1, P)
 
 
 def test_run_flops_scale_with_epochs_and_reject_bad_sizes():
     cfg = {"length": 10, "n_train": 1000, "width": 128, "token_dim": 8, "epochs": 3, "labels": "last"}
-    assert run_flops(cfg) == 3 * sgd_step_flops(1000, 10, 128, 9)
+    assert run_flops(cfg) == 3 * sgd_step_flops(1000, 10, 128, 9) + final_check_flops(1000, 10, 128, 9)
     # 2 N m [(3L - 4) m + L d_x + 2 d P] + 2 N d P, with d = P = 1
     assert sgd_step_flops(1000, 10, 128, 9) == 2 * 1000 * 128 * (26 * 128 + 90 + 2) + 2 * 1000
     with pytest.raises(ValueError, match="m must be"):

@@ -124,7 +124,9 @@ def test_figure_index_of_the_real_chapters_lists_every_glued_figure():
     for p in CHAPTERS:
         for cell in json.loads(p.read_text())["cells"]:
             if cell["cell_type"] == "code":
-                glued |= set(re.findall(r"""glue\(\s*["'](fig-[\w-]+)["']""", "".join(cell["source"])))
+                src = "".join(cell["source"])
+                glued |= set(re.findall(r"""glue\(\s*["'](fig-[\w-]+)["']""", src))
+                glued |= set(re.findall(r"""["'](fig-[\w-]+)["']\s*:""", src))   # glue_all(result, {"fig-x": ...})
     listed = set(re.findall(r"\| `(fig-[\w-]+)` \|", table))
     assert glued and glued <= listed, f"glued but not in the index: {sorted(glued - listed)}"
 

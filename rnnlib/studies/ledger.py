@@ -3,7 +3,7 @@
 Paper: the claims of Allen-Zhu & Li (2019), Theorem 1 and the proof ideas of its Section 5 (as
 recalled and cross-checked against Panigrahi & Goyal 2021; paper.md sections 4.3 and 5), and the
 limitations of the result. The ledger reads results, it does not re-measure: the length and width
-rows read chapter 5's cached runs, the random-features row chapter 7's, the interference row chapter
+rows read the length and width designs' cached runs (the book's sin(3z) task), the random-features row chapter 7's, the interference row chapter
 6's (kind ``interference``, :func:`rnnlib.studies.why.interference_runs`); the probes at
 initialization and the pseudo-network run of chapter 4's network are cached as the kind
 ``ledger_probe`` (:class:`rnnlib.ledger_probes.LedgerProbeConfig`). The verdicts are the rules of :mod:`rnnlib.ledger`.
@@ -32,7 +32,7 @@ __all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_
 @dataclass(frozen=True, eq=False)
 class LedgerStudy:
     """The measured rows (``measured``, as :func:`rnnlib.ledger.evaluate` reads them), the evaluated
-    ``rows``, the prior bounds on chapter 5's trained networks per length (``bounds``), and the sizes."""
+    ``rows``, the prior bounds on the length design's trained networks per length (``bounds``), and the sizes."""
 
     measured: dict
     rows: list
