@@ -1,15 +1,30 @@
 """rnnlib: the library behind the executable account of Allen-Zhu & Li (NeurIPS 2019),
 "Can SGD Learn Recurrent Neural Networks with Provable Generalization?".
 
-Modules follow the order in which the book introduces the concepts: ``bounds`` (the
-prior bounds of Chapter 1), ``tokens``, ``smooth``, ``concept``, ``rnn``, ``forward``,
-``patterns``, ``backward``, ``training``, ``theory``, ``experiment``, ``pseudo_network``,
-``lazy``, ``sweep`` (the cached, resumable engine that runs many experiments; also
-``python -m rnnlib``), ``generalization`` (sample complexity, Chapter 5), then Chapter 6
-(``lemma``, ``existence``, ``interference``), Chapter 7 (``ntk``, ``baselines``, ``outside``) and
-``ledger`` (the claims ledger and theory calculator, Chapter 8).
+The public API, by layer (design.md section 3; ``make lint`` checks that each layer imports only the
+layers below it):
+
+* **core**: :func:`sample_tokens`, :func:`embed` (tokens, paper section 2.4); :data:`SMOOTH_FUNCTIONS`,
+  :func:`complexity_eps`, :func:`complexity_sample` (section 3.2); :class:`AdditiveConcept` (section 3.1);
+  :func:`relu_recurrence`, the one ReLU recurrence, and :class:`ElmanRNN` (section 2); :func:`train_sgd`
+  and its step :func:`sgd_step` (section 2.6); the modules :mod:`rnnlib.stats` (fits, ``N*``,
+  standardized error, bootstrap) and :mod:`rnnlib.theory`.
+* **kinds**: :class:`ExperimentConfig` (its defaults are the book's task) and :func:`run_experiment`
+  -> :class:`ExperimentResult`; the probes (:func:`forward_stability`, :func:`backward_maps`,
+  :func:`pseudo_network`, ...), the baselines (:func:`run_baseline`), targets outside the class, the
+  lemma and the existence of ``W*``: each cached computation is a frozen config dataclass with a
+  typed result.
+* **engine**: :func:`run_many` (any kinds' configs, serially or on any ``concurrent.futures.Executor``),
+  :func:`sweep` (the same for :class:`ExperimentConfig`), :func:`process_pool`; the cache in
+  :mod:`rnnlib.cache`.
+* **studies and tasks**: :data:`BOOK_TASK` and every chapter's design in :mod:`rnnlib.tasks`; one study
+  per chapter in :mod:`rnnlib.studies`; the claims ledger in :mod:`rnnlib.ledger`.
+* **presentation**: :mod:`rnnlib.plots`, :mod:`rnnlib.widgets`, :mod:`rnnlib.glue`.
+
+The other names below are kept for the chapters and scripts that used them before the layers; new code
+reaches them through their modules.
 """
-from . import bounds, ledger
+from . import bounds, cache, engine, ledger, stats, tasks
 from .backward import BackwardMaps, backward_maps, coherence_matrix, distinct_pairs, mean_offdiagonal
 from .bounds import evaluate_bounds, weight_norms
 from .concept import AdditiveConcept
@@ -21,7 +36,11 @@ from .patterns import (flip_fraction, flips_versus_eps_x, pattern_flips, perturb
                        predicted_flips, sheppard_flip_probability)
 from .profile import is_fast, pick
 from .pseudo_network import PseudoNetworkTracker, linearization_error, pseudo_network, rnn_change
+from .bptt import sgd_step
+from .engine import run_many
+from .recurrence import relu_recurrence
 from .rnn import ElmanRNN
+from .tasks import BOOK_TASK
 from .sweep import CacheWarning, SweepError, config_grid, default_cache_dir, process_pool, sweep
 from .smooth import (C_STAR, SMOOTH_FUNCTIONS, SmoothFunction, complexity_eps, complexity_sample,
                      log10_complexity_eps, log10_complexity_sample, smooth_function)
@@ -41,6 +60,7 @@ from .outside import (OUTSIDE_TARGETS, ExactlyOneConcept, NonAdditiveConcept, Ou
 __version__ = "0.1.0"
 
 __all__ = [
+    "BOOK_TASK", "relu_recurrence", "sgd_step", "run_many", "cache", "engine", "stats", "tasks", "ledger",
     "AdditiveConcept", "C_STAR", "ElmanRNN", "ExperimentConfig", "ExperimentResult", "SMOOTH_FUNCTIONS",
     "SmoothFunction", "TrainingDiverged", "TrainingHistory", "complexity_eps", "complexity_sample",
     "bounds", "embed", "evaluate_bounds", "is_fast", "log10_complexity_eps", "log10_complexity_sample",
@@ -63,6 +83,4 @@ __all__ = [
     "sup_error_vs_neurons", "gradient_factors", "measure_ntk_cost", "ntk_gram", "OUTSIDE_TARGETS",
     "ExactlyOneConcept", "NonAdditiveConcept", "OutsideResult", "ParityConcept", "make_target", "run_outside",
     "samples_needed",
-    # chapter 8: the claims ledger
-    "ledger",
 ]
