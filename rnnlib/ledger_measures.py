@@ -98,7 +98,8 @@ def width_sweep_configs(widths: Sequence[int], *, length: int, n_train: int, see
 # -- rows read from the chapters' results ---------------------------------------------------------
 
 def measure_length_dependence(runs: Sequence[ExperimentResult], target: float) -> dict:
-    """``N*(L)`` of the length design's runs (:func:`rnnlib.tasks.length_design`) and its power-law and exponential fits.
+    """``N*(L)`` of the length design's runs (:func:`rnnlib.tasks.length_design`) and its power-law and
+    exponential fits.
 
     Args:
         runs: results of :meth:`rnnlib.tasks.LengthDesign.configs` (every ``L x N x seed``).

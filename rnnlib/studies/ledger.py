@@ -1,14 +1,15 @@
 """Chapter 8 (the claims ledger): every claim and limitation, its measurement and its verdict.
 
 Paper: the claims of Allen-Zhu & Li (2019), Theorem 1 and the proof ideas of its Section 5 (as
-recalled and cross-checked against Panigrahi & Goyal 2021; paper.md sections 4.3 and 5), and the
-limitations of the result. The ledger reads results, it does not re-measure: the length and width
-rows read the length and width designs' cached runs (the book's sin(3z) task), the random-features row chapter 7's, the interference row chapter
-6's (kind ``interference``, :func:`rnnlib.studies.why.interference_runs`); the probes at
+recalled and cross-checked against Panigrahi & Goyal 2021), and the limitations of the result. The
+ledger reads results, it does not re-measure: the length and width rows read the length and width
+designs' cached runs (the book's sin(3z) task), the random-features row chapter 7's, the interference
+row chapter 6's (kind ``interference``, :func:`rnnlib.studies.why.interference_runs`); the probes at
 initialization and the pseudo-network run of chapter 4's network are cached as the kind
-``ledger_probe`` (:class:`rnnlib.ledger_probes.LedgerProbeConfig`). The verdicts are the rules of :mod:`rnnlib.ledger`.
+``ledger_probe`` (:class:`rnnlib.ledger_probes.LedgerProbeConfig`). The verdicts are the rules of
+:mod:`rnnlib.ledger`.
 
-* :func:`ledger_study` -> :class:`LedgerStudy` (``check()``, ``numbers()``, ``figure()``).
+* :func:`ledger_study` -> :class:`LedgerStudy` (``check()``, ``numbers()``, ``figure_data()``).
 """
 from __future__ import annotations
 
