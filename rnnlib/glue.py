@@ -59,12 +59,13 @@ def glue_values(*items, prefix: str = "") -> dict:
 
     Args:
         items: study results (objects with ``numbers() -> {key: value}``) or mappings
-            ``{key: value}``; a value is a number, a string or a matplotlib ``Figure``.
+            ``{key: value}``; a value is a number, a string, a matplotlib ``Figure`` or a rich display
+            object (``IPython.display.Markdown`` or ``HTML``, e.g. a table for ``{glue:md}``).
         prefix: prepended to every key (e.g. ``"ch3-"``).
 
     Raises:
         ValueError: when two items give the same key.
-        TypeError: for a value that is neither a number, a string nor a figure.
+        TypeError: for a value that is neither a number, a string, a figure nor a rich display object.
     """
     from matplotlib.figure import Figure
 
@@ -74,7 +75,9 @@ def glue_values(*items, prefix: str = "") -> dict:
             name = f"{prefix}{key}"
             if name in glued:
                 raise ValueError(f"glue key {name!r} is given twice")
-            glued[name] = value if isinstance(value, Figure) else plain(name, value)
+            # a figure, a rich display object (IPython's Markdown or HTML: a table), or a plain value
+            rich = isinstance(value, Figure) or hasattr(value, "_repr_markdown_") or hasattr(value, "_repr_html_")
+            glued[name] = value if rich else plain(name, value)
     return glued
 
 

@@ -159,6 +159,12 @@ def test_glue_all_glues_plain_values_and_figures(monkeypatch):
         glue.glue_values({"x": 1}, {"x": 2})
     with pytest.raises(TypeError, match="numbers"):
         glue.glue_values([1, 2])
+    # a rich display object (a Markdown table for {glue:md}) is glued as it is; an array is refused
+    from IPython.display import Markdown
+    table = Markdown("| a |\n|---|\n| 1 |")
+    assert glue.glue_values({"t": table})["t"] is table
+    with pytest.raises(TypeError, match="'arr' must be a number or a string"):
+        glue.glue_values({"arr": np.arange(3)})
 
 
 # -- the diagram --------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ class HeadlineStudy:
                "n_seeds": len(d.seeds), "width": d.widths[L1], "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
                "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2],
                "L_last": self.lengths[-1],
-               "N_max": d.n_grid[-1], "nstar_table": self.table(),
+               "N_max": d.n_grid[-1],
                **{f"threshold_{k}": v for k, v in THRESHOLDS.items()}}
         for i, t in enumerate(TARGETS):
             out[f"target{i + 1}"] = t
