@@ -30,6 +30,11 @@ Loaded through `sphinx.local_extensions` in _config.yml.
    (``RNNLIB_FAST``), the seeds policy and the versions of Python, rnnlib, numpy, torch and matplotlib.
    The figure index of the appendix (appendix/figures.md) is generated when it is read, from the
    chapters' code (_ext/figure_index.py).
+
+6. The site's ``index.html``. The book's root page is intro.html; sphinx-external-toc writes an
+   ``index.html`` that is only a ``<meta http-equiv="Refresh">`` line, with no icon, so a browser asks
+   for ``/favicon.ico`` (a 404 that tests/test_browser.py sees whenever it is faster than the redirect).
+   The book writes that page itself first, a complete HTML document with the book's icon.
 """
 
 from __future__ import annotations
@@ -247,8 +252,25 @@ def _add_provenance(app, pagename, context) -> None:
     context["body"] += provenance_html(info, href)
 
 
+def _write_index(app, exception) -> None:
+    """The redirect ``index.html`` -> the root page, with the book's icon (item 6)."""
+    index = Path(app.outdir) / "index.html"
+    if exception is not None or "html" not in app.builder.format or app.config.root_doc == "index" \
+            or app.builder.name == "dirhtml":
+        return
+    target = html.escape(f"{app.config.root_doc}.html")
+    icon = html.escape(f"_static/{Path(app.config.html_favicon).name}") if app.config.html_favicon else ""
+    index.write_text('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                     f'<meta http-equiv="Refresh" content="0; url={target}">\n'
+                     + (f'<link rel="icon" href="{icon}">\n' if icon else "")
+                     + f'<title>{html.escape(app.config.project)}</title>\n</head>\n'
+                     f'<body><p><a href="{target}">{target}</a></p></body>\n</html>\n', encoding="utf-8")
+
+
 def setup(app):
     app.connect("config-inited", _on_config_inited)
+    # before sphinx-external-toc's own redirect (priority 500), which then finds the page written
+    app.connect("build-finished", _write_index, priority=400)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("source-read", _on_source_read)
     app.connect("env-get-outdated", _on_outdated)
