@@ -101,8 +101,21 @@ def run_flops(config: dict) -> int:
             + (final_check_flops(N, L, m, d_x, d, P) if int(config["epochs"]) > 0 else 0))
 
 
+def _sgd_runs(entry: dict) -> list[tuple[dict, dict]]:
+    """``(config, result)`` of the SGD training a cache entry holds: an ``sgd`` run, or a chapter 5
+    ``headline`` point of SGD on W (or on W and A); other kinds (ridge baselines, probes, lemma fits)
+    hold no SGD training of this form and are not counted, so the total is a lower bound."""
+    kind, r = entry.get("kind", "sgd"), entry.get("result") or {}
+    if kind == "sgd" and "config" in r:
+        return [(r["config"], r)]
+    if kind == "headline" and r.get("point", {}).get("method") in ("sgd_w", "sgd_wa"):
+        cfg = dict(r["point"]["config"], trained="WA" if r["point"]["method"] == "sgd_wa" else "W")
+        return [(cfg, {"seconds": r.get("seconds"), "n_steps": r.get("info", {}).get("n_steps")})]
+    return []
+
+
 def cache_flops(cache_dir: Path) -> dict:
-    """Training FLOPs and run time summed over the entries of a sweep cache; the entries' read time."""
+    """Training FLOPs and run time summed over the SGD runs of an engine cache; the entries' read time."""
     t0 = time.perf_counter()
     entries = []
     for path in sorted(Path(cache_dir).glob("*.json")):
@@ -111,16 +124,17 @@ def cache_flops(cache_dir: Path) -> dict:
         except (OSError, ValueError):
             continue
     read_seconds = time.perf_counter() - t0
-    flops, seconds, steps_mismatch = 0, 0.0, 0
+    flops, seconds, steps_mismatch, runs, kinds = 0, 0.0, 0, 0, {}
     for e in entries:
-        r = e["result"]
-        cfg = r["config"]
-        flops += run_flops(cfg)
-        seconds += float(r.get("seconds") or 0.0)
-        expected = int(cfg["epochs"]) * math.ceil(int(cfg["n_train"]) / int(cfg["batch_size"]))
-        steps_mismatch += int(r.get("n_steps", expected) != expected)
-    return {"runs": len(entries), "flops": flops, "run_seconds": seconds, "read_seconds": read_seconds,
-            "runs_with_unexpected_step_count": steps_mismatch}
+        kinds[e.get("kind", "sgd")] = kinds.get(e.get("kind", "sgd"), 0) + 1
+        for cfg, r in _sgd_runs(e):
+            runs += 1
+            flops += run_flops(cfg)
+            seconds += float(r.get("seconds") or 0.0)
+            expected = int(cfg["epochs"]) * math.ceil(int(cfg["n_train"]) / int(cfg["batch_size"]))
+            steps_mismatch += int((r.get("n_steps") or expected) != expected)
+    return {"runs": runs, "entries_by_kind": kinds, "flops": flops, "run_seconds": seconds,
+            "read_seconds": read_seconds, "runs_with_unexpected_step_count": steps_mismatch}
 
 
 def sgemm_peak(size: int = 2048, reps: int = 7) -> float:

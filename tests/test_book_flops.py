@@ -59,3 +59,23 @@ def test_execution_seconds_reads_the_build_log():
            "[IPKernelApp] WARNING | Kernel is running over TCP without encryption.\n"
            "/x/appendix/making_the_book.md: Executed notebook in 15.10 seconds [mystnb]\n")
     assert execution_seconds(log) == {"chapters/02_concept_class.ipynb": 25.07, "appendix/making_the_book.md": 15.10}
+
+
+def test_cache_flops_counts_the_sgd_runs_of_every_kind(tmp_path):
+    import json
+
+    from book_flops import cache_flops
+
+    cfg = {"length": 10, "n_train": 1000, "width": 128, "token_dim": 8, "epochs": 3, "labels": "last",
+           "batch_size": 32}
+    entries = {"a": {"kind": "sgd", "result": {"config": cfg, "seconds": 2.0, "n_steps": 96}},
+               "b": {"kind": "headline", "result": {"point": {"config": cfg, "method": "sgd_wa"}, "seconds": 1.0,
+                                                     "info": {"n_steps": 96}}},
+               "c": {"kind": "headline", "result": {"point": {"config": cfg, "method": "linear_ridge"}}},
+               "d": {"kind": "lemma_rate", "result": {"errors": [[0.1]]}}}
+    for name, e in entries.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(e))
+    out = cache_flops(tmp_path)
+    assert out["runs"] == 2 and out["run_seconds"] == 3.0 and out["runs_with_unexpected_step_count"] == 0
+    assert out["flops"] == run_flops(cfg) + run_flops(dict(cfg, trained="WA")) > 2 * run_flops(cfg)
+    assert out["entries_by_kind"] == {"sgd": 1, "headline": 2, "lemma_rate": 1}
