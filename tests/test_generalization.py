@@ -147,45 +147,11 @@ def test_average_config_field():
         TINY.replace(average=-0.1)
 
 
-def test_figures_render():
-    res = rnnlib.sweep(config_grid(TINY, length=[3, 5], n_train=[16, 48], seed=[0, 1]), cache_dir=False,
-                       measure=trained_weight_norms, progress=False)
-    curves = learning_curves(res)
-    figs = [gplots.plot_learning_curves(curves, target=0.9)]
+def test_result_figure_renders():
     ns = n_star(_synthetic_curves(), 0.6)
     L = np.array([5, 10, 20, 40])
-    figs.append(gplots.plot_sample_complexity(L, ns, fit_power_law(L, ns), exp_fit=fit_exponential(L, ns),
-                                              boot=[1.4, 1.5, 1.6], target=0.6,
-                                              bounds={"zhang": L * 0.45 + 2},
-                                              bounds_at_init={"zhang": L * 0.45}))
-    figs.append(gplots.plot_result(L, ns, fit_power_law(L, ns), bounds={"zhang": L * 0.45 + 2}, target=0.6,
-                                   width=64))
-    width = learning_curves(res, by="n_train", x="length")
-    figs.append(gplots.plot_gap(learning_curves(res, by="n_train", x="length", metric="gap")))
-    figs.append(gplots.plot_length_panel(5, curves=curves, results=res, target=0.9))
-    figs.append(gplots.plot_complexity(["z", "tanh(4z)"], [0.3, 0.8], [0.01, 0.02], [4.5, np.inf],
-                                       [4.6, np.inf], n_train=48, length=4, radius_eps=2.0))
-    with pytest.raises(ValueError, match="plot_width needs"):
-        gplots.plot_width(width)
-    for fig in figs:
-        assert fig.axes and all(ax.get_xlabel() for ax in fig.axes)
-    import matplotlib.pyplot as plt
-    plt.close("all")
-
-
-def test_width_figures_and_live_run(tmp_path):
-    res = rnnlib.sweep(config_grid(TINY, width=[8, 16], n_train=[16, 48], seed=[0, 1]), cache_dir=False,
-                       progress=False)
-    by_n = learning_curves(res, by="n_train", x="width")
-    by_m = learning_curves(res, by="width", x="n_train")
-    fig = gplots.plot_width(by_n, ([8, 16], n_star(by_m, 0.95)), target=0.95)
-    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel()
-    fig2 = gplots.plot_width_panel(16, curves=by_m, results=res, target=0.95)
-    fig3 = gplots.plot_run(4, 16, 48, base=TINY, steps_at_10=4, cache_dir=tmp_path)
-    assert "L = 4, m = 16, N = 48" in fig3.axes[0].get_title()
-    assert len(list(tmp_path.glob("*.json"))) == 1  # the live widget's run went to the cache
-    for f in (fig, fig2, fig3):
-        assert all(ax.get_xlabel() for ax in f.axes)
+    fig = gplots.plot_result(L, ns, fit_power_law(L, ns), bounds={"zhang": L * 0.45 + 2}, target=0.6, width=64)
+    assert fig.axes and all(ax.get_xlabel() for ax in fig.axes)
     import matplotlib.pyplot as plt
     plt.close("all")
 
