@@ -58,15 +58,20 @@ READY = r"""
 """.replace("TIMEOUT_MS", str(int(LOAD_TIMEOUT * 1000)))
 
 
-def toc_pages(root: Path = ROOT) -> list[str]:
-    """The HTML pages of the book in reading order (root first), as paths relative to the output."""
+def toc_documents(root: Path = ROOT) -> list[str]:
+    """Every document named in _toc.yml in reading order (the root, then ``file`` and ``glob`` entries at
+    any depth), without extension; tests/test_book_html.py checks the built pages against it."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    docs = [toc["root"]]
+    found = [toc["root"]]
+    sources = {".md", ".ipynb", ".rst"}
 
     def walk(node):
         if isinstance(node, dict):
             if "file" in node:
-                docs.append(node["file"])
+                found.append(node["file"])
+            if "glob" in node:
+                found.extend(str(p.relative_to(root).with_suffix("")) for p in sorted(root.glob(node["glob"]))
+                             if p.suffix in sources)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -74,7 +79,12 @@ def toc_pages(root: Path = ROOT) -> list[str]:
                 walk(item)
 
     walk({k: v for k, v in toc.items() if k != "root"})
-    return [str(Path(d).with_suffix("")) + ".html" for d in docs]
+    return [str(Path(f).with_suffix("")) if Path(f).suffix in sources else f for f in found]
+
+
+def toc_pages(root: Path = ROOT) -> list[str]:
+    """The HTML pages of the book in reading order (root first), as paths relative to the output."""
+    return [doc + ".html" for doc in toc_documents(root)]
 
 
 class _Quiet(SimpleHTTPRequestHandler):

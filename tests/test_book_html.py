@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+from book_pdf import toc_documents  # noqa: E402  (the book's own reading of _toc.yml)
+
 HTML = ROOT / os.environ.get("RNNLIB_BOOK_HTML", "_build/fast/_build/html")
 
 pytestmark = [
@@ -33,27 +36,7 @@ BAD_MARKERS = {
 
 def toc_files() -> list[str]:
     """Every document named in _toc.yml (root and all nested entries), without extension."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            if "glob" in node:
-                found.extend(
-                    str(p.relative_to(ROOT).with_suffix(""))
-                    for p in sorted(ROOT.glob(node["glob"]))
-                    if p.suffix in {".md", ".ipynb", ".rst"}
-                )
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return [str(Path(f).with_suffix("")) if Path(f).suffix in {".md", ".ipynb", ".rst"} else f for f in found]
+    return toc_documents(ROOT)
 
 
 def pages() -> list[Path]:
