@@ -91,7 +91,8 @@ def test_existence_study_checks_and_glue():
                              sgd_config=tasks.single_position_sgd(fast=True), cache_dir=False)
     st.check()
     values = glue_values(st, {"fig-ch6-wstar": plots.plot_existence_study(st)})
-    assert {"ch6-sgd-z-10", "ch6-sgd-sin-5", "ch6-w-m-needed-sin", "ch6-rnn-err", "ch6-sgd-steps"} <= set(values)
+    assert {"ch6-sgd-z-10", "ch6-sgd-sin-5", "ch6-w-m-needed-sin", "ch6-w-target-err", "ch6-rnn-err",
+            "ch6-sgd-steps"} <= set(values)
     assert values["ch6-rnn-err"] >= 0 and values["ch6-mW-max"] == 2048
 
 

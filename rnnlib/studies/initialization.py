@@ -30,6 +30,10 @@ from .checks import require
 __all__ = ["ForwardStudy", "forward_study", "FlipStudy", "flip_study", "BackwardNormStudy",
            "backward_norm_study", "CoherenceStudy", "coherence_study", "backward_inputs"]
 
+# check(): the Gaussian (arc-cosine) prediction of the flipped fraction is within this relative error of the
+# measurement at every eps_x. Exact in expectation at step 2; later steps reuse W, hence a loose tolerance.
+FLIP_PREDICTION_TOL = 0.15
+
 
 @dataclass(frozen=True)
 class ForwardStudy:
@@ -139,12 +143,14 @@ class FlipStudy:
         return np.abs(self._mean(self.predicted) / self._mean(self.other) - 1)
 
     def check(self) -> None:
-        """More eps_x, more flips; few at small eps_x; linear law; the Gaussian prediction within 15%."""
+        """More eps_x, more flips; few at small eps_x; linear law; the Gaussian prediction within
+        FLIP_PREDICTION_TOL."""
         other, free = self._mean(self.other), self._mean(self.free)
         require(np.all(np.diff(other) > 0) and np.all(np.diff(free) > 0), "flips should grow with eps_x")
         require(other[0] < 0.02 and other[self.k_default] < 0.25, f"flips should be few: {other[0]:.3f} at "
                 f"eps_x = {self.eps[0]}, {other[self.k_default]:.3f} at {self.eps[self.k_default]}")
-        require(np.all(self.prediction_error < 0.15), f"the Gaussian prediction is off by {self.prediction_error}")
+        require(np.all(self.prediction_error < FLIP_PREDICTION_TOL),
+                f"the Gaussian prediction is off by {self.prediction_error}")
         require(0.7 < self.slope < 1.2, f"flips should be linear in eps_x: slope {self.slope:.2f}")
 
     def numbers(self) -> dict:
@@ -154,7 +160,7 @@ class FlipStudy:
                 "ch3-flip-small": 100 * self._mean(self.other)[0], "ch3-flip-eps-small": self.eps[0],
                 "ch3-flip-slope": self.slope, "ch3-flip-pred-err": 100 * self.prediction_error.max(),
                 "ch3-flip-step2": 100 * self.other[k, 1], "ch3-flip-stepL": 100 * self.other[k, -1],
-                "ch3-flip-L": self.other.shape[1]}
+                "ch3-flip-L": self.other.shape[1], "ch3-flip-pred-tol": 100 * FLIP_PREDICTION_TOL}
 
 
 def flip_study(width: int, length: int, n: int, eps_values: Sequence[float], *, token_dim: int = 8,

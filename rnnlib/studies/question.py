@@ -28,6 +28,9 @@ from .checks import require
 __all__ = ["PositionExample", "position_example", "PriorBounds", "prior_bounds", "BOUND_KEYS"]
 
 BOUND_KEYS = ("zhang", "bartlett", "tu_lambda", "tu_factor")
+# check(): at the largest L every factor exceeds 10^(BOUND_FLOOR * L). ||W||_2 ~ 2 sqrt 2 gives about 0.45
+# decades per step; 0.4 leaves a margin for the narrowest width and says "exponential" without more.
+BOUND_FLOOR = 0.4
 
 
 @dataclass(frozen=True)
@@ -159,13 +162,14 @@ class PriorBounds:
         return {m: float(np.mean(np.diff(c["zhang"] - 2 * np.log10(c["length"])))) for m, c in self.curves.items()}
 
     def check(self) -> None:
-        """Every bound grows with L, past 10^(0.4 L) at the largest L; the hidden state stays O(1)."""
+        """Every bound grows with L, past 10^(BOUND_FLOOR L) at the largest L; the hidden state stays O(1)."""
         L_max = int(self.lengths[-1])
         for m in self.widths:
             for k in BOUND_KEYS:
                 curve = self.curves[m][k]
                 require((np.diff(curve) > 0).all(), f"bound {k} at m = {m} should grow with L")
-                require(curve[-1] > 0.4 * L_max, f"bound {k} at m = {m} should exceed 10^{0.4 * L_max:.0f} at "
+                require(curve[-1] > BOUND_FLOOR * L_max, f"bound {k} at m = {m} should exceed "
+                        f"10^{BOUND_FLOOR * L_max:.0f} at "
                         f"L = {L_max}, log10 = {curve[-1]:.1f}")
             require(abs(self.zhang_step[m] - np.log10(2 * np.sqrt(2))) < 0.05,
                     f"||W||_2 should be about 2 sqrt 2 at m = {m}: log10 step {self.zhang_step[m]:.3f}")
@@ -186,7 +190,9 @@ class PriorBounds:
         out = {"n_nets": self.n_nets, "n_sequences": self.n_sequences, "m_mid": m_mid,
                "tu_factor_100_wide": self.curves[widths[-1]]["tu_factor"][self.at(100)],
                "zhang_step": self.zhang_step[m_mid], "worst_rate": self.worst_rate,
-               "log_specW": np.log10(self.spectral_W[m_mid])}
+               "log_specW": np.log10(self.spectral_W[m_mid]),
+               # the floor check() asserts for log10 of every factor at the largest L (the chapter quotes it)
+               "bound_floor_log10": BOUND_FLOOR * int(self.lengths[-1])}
         for L in (10, 100):
             for k in ("zhang", "bartlett", "tu_factor"):
                 out[f"{k}_{L}"] = c[k][self.at(L)]
