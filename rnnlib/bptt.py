@@ -123,7 +123,7 @@ class Workspace:
 
 def sgd_step(ws: Workspace, W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, *, output_scale: float,
              lr: float, trained: str = "W", sumsq: torch.Tensor) -> None:
-    """One step of plain SGD, in place on the stacked weights (paper.md section 2.6).
+    """One step of plain SGD, in place on the stacked weights (the SGD on W of the paper, section 2; chapter 4).
 
     ``W <- W - lr * dL/dW`` (and ``A``, ``B`` when ``trained`` says so) for the batch already gathered
     into ``ws.x`` (inputs) and ``ws.y`` (targets at the labelled steps); ``L`` is the batch mean of

@@ -94,3 +94,192 @@ def test_citations_resolve():
     bib = HTML / "bibliography.html"
     if bib.is_file():
         assert "Allen-Zhu" in bib.read_text(encoding="utf-8"), "bibliography page lists no references"
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 14: what a reader must never see. Visible text only: input cells and code shown on purpose
+# (appendix/making_the_book.md) are code, not output; an output's repr or a sentence is checked.
+
+# Python reprs that mean an unformatted value reached the page (a print of a dict, an array, a numpy
+# scalar, an object without a display).
+REPRS = {
+    r"np\.(?:float|int|uint|bool|str)\w*\(": "a numpy scalar repr (np.float64(...))",
+    r"\barray\(": "a numpy array repr",
+    r"\btensor\(": "a torch tensor repr",
+    r"\bdtype=": "a dtype in a repr",
+    r"\{'": "a dict (or set) repr with string keys",
+    r"\['": "a list repr with string items",
+    r"\{-?\d+(?:\.\d+)?: ": "a dict repr with number keys",
+    r"<rnnlib\.": "an rnnlib object repr",
+    r" object at 0x[0-9a-f]+": "a default object repr",
+    r"\b[A-Z]\w*Warning: ": "a Python warning printed into the page (stderr of a cell)",
+    r"\[\s*-?\d*\.\d+(?:e[-+]?\d+)?(?:\s+-?\d*\.\d+(?:e[-+]?\d+)?)+\s*\]": "a printed numpy array ([0.1 0.2])",
+}
+
+
+def visible_text(page: Path) -> str:
+    """What a reader reads on ``page``: the HTML without input cells, code blocks outside cell outputs,
+    inline code, scripts and styles. Cell outputs (text, tables) and prose stay."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for tag in soup(["script", "style", "code", "nav", "header", "footer"]):
+        tag.decompose()
+    for tag in soup.select("div.cell_input"):
+        tag.decompose()
+    for tag in soup.select("div[class*='highlight-']"):
+        if not tag.find_parent("div", class_="cell_output"):
+            tag.decompose()
+    return soup.get_text(" ")
+
+
+def test_no_page_refers_to_paper_md():
+    """paper.md is the authors' working copy, not part of the book: cite the paper's section instead."""
+    hits = [str(p.relative_to(HTML)) for p in pages() if "paper.md" in p.read_text(encoding="utf-8")]
+    assert not hits, f"pages that refer to paper.md: {hits}"
+
+
+# Chapters that other helpers of session 4 edit while this check lands; their reprs are listed in the
+# session's report and the lead fixes them at merge. Remove an entry when its page passes (strict: a
+# listed page that passes fails, so the list cannot go stale).
+REPRS_PENDING_AT_MERGE = {"chapters/02_concept_class", "chapters/05_generalization",
+                          "chapters/07_baselines_and_limits", "chapters/08_claims_ledger"}
+
+
+@pytest.mark.parametrize("doc", [
+    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="fixed by the lead at merge (session 4)"))
+    if d in REPRS_PENDING_AT_MERGE else d for d in toc_files()])
+def test_no_python_reprs_in_pages(doc):
+    page = HTML / f"{doc}.html"
+    text = visible_text(page)
+    hits = [f"{REPRS[pattern]}: ...{' '.join(text[max(0, m.start() - 60):m.end() + 60].split())}..."
+            for pattern in REPRS for m in re.finditer(pattern, text)]
+    assert not hits, f"{doc}.html shows raw Python output; print a sentence or a table instead:\n" + "\n".join(hits)
+
+
+# A glue role or directive in the source. myst-nb renders a role whose key is missing as nothing at all
+# (the sentence just loses its number) and only warns "No key 'k' found in glue data for this document"
+# [mystnb.glue]; a missing glue:figure leaves no figure. The page carries no marker, so the checks below
+# read the sources: every key must be glued by an executed notebook of this build, and every glue:text
+# role must have its pasted value on the page.
+_GLUE_ROLE = re.compile(r"\{glue(?::(\w+))?\}`([^`]+)`")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(?:\{([\w:-]+)\}\s*(\S*))?")
+
+
+def _prose_and_directives(text: str) -> tuple[str, list[tuple[str, str, dict]]]:
+    """MyST markdown split into its text without code (fenced blocks that are not directives, with
+    everything nested in them, such as a glue:figure shown as an example; ``double-backtick`` code
+    spans) and its directives ``(name, argument, options)``."""
+    lines, out, directives, open_fences, i = text.splitlines(), [], [], [], 0
+    while i < len(lines):
+        line = lines[i]
+        if open_fences and re.match(rf"^\s*{re.escape(open_fences[-1][0])}{{{len(open_fences[-1])},}}\s*$", line):
+            open_fences.pop()                       # the end of a directive
+            i += 1
+            continue
+        m = _FENCE.match(line)
+        if m and m.group(2):                        # a directive: keep its content, read its options
+            open_fences.append(m.group(1))
+            options, i = {}, i + 1
+            while i < len(lines) and (o := re.match(r"^\s*:([\w-]+):\s*(.*)$", lines[i])):
+                options[o.group(1)] = o.group(2).strip()
+                i += 1
+            directives.append((m.group(2), m.group(3), options))
+            continue
+        if m:                                       # code: skip to its closing fence
+            fence = m.group(1)
+            i += 1
+            while i < len(lines) and not re.match(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[i]):
+                i += 1
+            i += 1
+            continue
+        out.append(line)
+        i += 1
+    return re.sub(r"``.+?``", " ", "\n".join(out)), directives
+
+
+def glue_references(source: Path) -> list[tuple[str, str, str]]:
+    """``(kind, document, key)`` of every glue role and directive in a page's source (the markdown
+    cells of a notebook, or a MyST markdown file), without code that shows the syntax. ``document``
+    is the page's own, or the one named by ``path::key`` or a directive's ``:doc:``; a glue:text
+    role's format is dropped."""
+    import json
+
+    if source.suffix == ".ipynb":
+        cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        text = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    else:
+        text = source.read_text(encoding="utf-8")
+    prose, directives = _prose_and_directives(text)
+    own = str(source.relative_to(ROOT).with_suffix(""))
+    found = [(m.group(1) or "any", m.group(2).strip(), "") for m in _GLUE_ROLE.finditer(prose)]
+    found += [(name.partition(":")[2] or "any", arg, opts.get("doc", "")) for name, arg, opts in directives
+              if name.partition(":")[0] == "glue"]
+    refs = []
+    for kind, ref, doc_option in found:
+        doc, _, key = ref.rpartition("::")
+        if kind == "text":
+            key = key.partition(":")[0]
+        doc = doc or doc_option
+        refs.append((kind, str(Path(doc).with_suffix("")) if doc else own, key))
+    return refs
+
+
+def glued_keys() -> dict[str, set[str]]:
+    """``{document: keys}``: the keys each notebook glued when this build executed it.
+
+    myst-nb takes the glued outputs out of the notebook it renders (and out of jupyter_execute/), so
+    they are read from the build's execution cache (``execute_notebooks: cache`` in _config.yml), where
+    a glued output carries ``metadata.scrapbook.name``; the latest record of each source counts.
+    """
+    from jupyter_cache import get_cache
+
+    cache_dir = HTML.parent / ".jupyter_cache"
+    if not cache_dir.is_dir():
+        pytest.skip(f"no execution cache at {cache_dir} (the build did not use execute_notebooks: cache)")
+    cache = get_cache(str(cache_dir))
+    latest = {}
+    for record in cache.list_cache_records():
+        if record.uri not in latest or record.created > latest[record.uri].created:
+            latest[record.uri] = record
+    keys = {}
+    for uri, record in latest.items():
+        path = Path(uri).resolve()
+        if not path.is_relative_to(ROOT):
+            continue
+        cells = cache.get_cache_bundle(record.pk).nb.cells
+        keys[str(path.relative_to(ROOT).with_suffix(""))] = {
+            o["metadata"]["scrapbook"]["name"] for c in cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}
+    return keys
+
+
+def _sources() -> list[Path]:
+    found = []
+    for doc in toc_files():
+        found += [ROOT / f"{doc}{ext}" for ext in (".ipynb", ".md") if (ROOT / f"{doc}{ext}").is_file()]
+    return found
+
+
+def test_every_glue_key_resolves():
+    """Every key a page pastes was glued by the notebook it names, in this build."""
+    glued, missing = glued_keys(), []
+    for source in _sources():
+        for kind, doc, key in glue_references(source):
+            if doc not in glued:
+                missing.append(f"{source.relative_to(ROOT)}: {kind} {doc}::{key} ({doc} was not executed)")
+            elif key not in glued[doc]:
+                missing.append(f"{source.relative_to(ROOT)}: {kind} {doc}::{key}")
+    assert not missing, "glue keys that no executed cell glued (they render as nothing):\n" + "\n".join(missing)
+
+
+def test_every_glued_text_is_rendered():
+    """The page shows one pasted value per ``{glue:text}`` role of its source (a missing key leaves none)."""
+    short = []
+    for source in _sources():
+        page = HTML / source.relative_to(ROOT).with_suffix(".html")
+        roles = sum(kind == "text" for kind, _, _ in glue_references(source))
+        pasted = page.read_text(encoding="utf-8").count('class="pasted-text"') if page.is_file() else 0
+        if pasted < roles:
+            short.append(f"{page.relative_to(HTML)}: {pasted} pasted values for {roles} glue:text roles")
+    assert not short, "glued text missing from pages:\n" + "\n".join(short)
