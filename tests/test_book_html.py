@@ -225,33 +225,39 @@ def glue_references(source: Path) -> list[tuple[str, str, str]]:
     return refs
 
 
-def glued_keys() -> dict[str, set[str]]:
-    """``{document: keys}``: the keys each notebook glued when this build executed it.
+def glued_keys() -> dict[str, set[str] | None]:
+    """``{document: keys}``: the keys each executed page of the book glued in this build.
 
     myst-nb takes the glued outputs out of the notebook it renders (and out of jupyter_execute/), so
     they are read from the build's execution cache (``execute_notebooks: cache`` in _config.yml), where
-    a glued output carries ``metadata.scrapbook.name``; the latest record of each source counts.
+    a glued output carries ``metadata.scrapbook.name``. A notebook's record is the one jupyter-cache
+    matches to the notebook's current code, as myst-nb does; None when there is none (the book was
+    built from other code). A MyST markdown page counts with its latest record.
     """
+    import nbformat
     from jupyter_cache import get_cache
 
     cache_dir = HTML.parent / ".jupyter_cache"
     if not cache_dir.is_dir():
         pytest.skip(f"no execution cache at {cache_dir} (the build did not use execute_notebooks: cache)")
     cache = get_cache(str(cache_dir))
-    latest = {}
+    records = {}
     for record in cache.list_cache_records():
-        if record.uri not in latest or record.created > latest[record.uri].created:
-            latest[record.uri] = record
-    keys = {}
-    for uri, record in latest.items():
-        path = Path(uri).resolve()
-        if not path.is_relative_to(ROOT):
-            continue
-        cells = cache.get_cache_bundle(record.pk).nb.cells
-        keys[str(path.relative_to(ROOT).with_suffix(""))] = {
-            o["metadata"]["scrapbook"]["name"] for c in cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}
-    return keys
+        path = Path(record.uri).resolve()
+        if path.is_relative_to(ROOT) and path.suffix == ".md":
+            doc = str(path.relative_to(ROOT).with_suffix(""))
+            if doc not in records or record.created > records[doc].created:
+                records[doc] = record
+    for nb in ROOT.glob("chapters/*.ipynb"):
+        try:
+            records[str(nb.relative_to(ROOT).with_suffix(""))] = cache.match_cache_notebook(
+                nbformat.read(nb, as_version=4))
+        except KeyError:
+            records[str(nb.relative_to(ROOT).with_suffix(""))] = None
+    return {doc: None if record is None else {
+        o["metadata"]["scrapbook"]["name"] for c in cache.get_cache_bundle(record.pk).nb.cells
+        if c.cell_type == "code" for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}
+        for doc, record in records.items()}
 
 
 def _sources() -> list[Path]:
@@ -263,13 +269,14 @@ def _sources() -> list[Path]:
 
 def test_every_glue_key_resolves():
     """Every key a page pastes was glued by the notebook it names, in this build."""
-    glued, missing = glued_keys(), []
+    glued, missing, stale = glued_keys(), [], set()
     for source in _sources():
         for kind, doc, key in glue_references(source):
-            if doc not in glued:
-                missing.append(f"{source.relative_to(ROOT)}: {kind} {doc}::{key} ({doc} was not executed)")
+            if glued.get(doc) is None:
+                stale.add(doc)
             elif key not in glued[doc]:
                 missing.append(f"{source.relative_to(ROOT)}: {kind} {doc}::{key}")
+    assert not stale, f"the build holds no execution of the current code of {sorted(stale)}: rebuild the book"
     assert not missing, "glue keys that no executed cell glued (they render as nothing):\n" + "\n".join(missing)
 
 
