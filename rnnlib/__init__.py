@@ -155,5 +155,6 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    """The public API, the public modules and ``__version__`` (not the deprecated names)."""
-    return sorted(set(__all__) | {m for m in _SUBMODULES if not m.startswith("_")} | {"__version__", "__doc__"})
+    """The public API, the public modules and the module's dunders (not the deprecated names)."""
+    dunders = {n for n in globals() if n.startswith("__") and n.endswith("__")}
+    return sorted(set(__all__) | {m for m in _SUBMODULES if not m.startswith("_")} | dunders)

@@ -5,6 +5,7 @@ implements (or says it has none), and the README's layer table matches the impor
 """
 import ast
 import importlib
+import inspect
 import re
 import tomllib
 import types
@@ -118,6 +119,9 @@ def test_dir_is_the_public_api_and_the_modules():
     assert not deprecated & set(listed), sorted(deprecated & set(listed))
     assert not [n for n in listed if n.startswith("_") and not n.startswith("__")]
     assert "__main__" not in listed
+    with warnings.catch_warnings():  # tools that walk dir() (inspect, pydoc, completion) see no deprecation
+        warnings.simplefilter("error")
+        inspect.getmembers(rnnlib)
 
 
 def test_star_import_gives_exactly_all():
