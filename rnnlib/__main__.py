@@ -1,4 +1,4 @@
-"""``python -m rnnlib``: the command line of :mod:`rnnlib.cli`."""
+"""``python -m rnnlib``: the command line of :mod:`rnnlib.cli` (infrastructure, no chapter; Paper: none)."""
 import sys
 
 from .cli import main

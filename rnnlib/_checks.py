@@ -1,4 +1,4 @@
-"""Argument checks shared by every module.
+"""Argument checks shared by every module (infrastructure of all chapters; Paper: none).
 
 Each check raises ``ValueError`` or ``TypeError`` with a message that names the
 argument, says what was expected and shows what was given, so that bad input

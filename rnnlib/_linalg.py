@@ -1,5 +1,5 @@
 """Small linear-algebra helpers shared by the diagnostics of chapters 3 and 4 (spectral norms of W
-and of the displacement W_T - W_0, paper.md sections 5.1 and 5.3)."""
+and of the displacement W_T - W_0; Allen-Zhu & Li (2019), section 5, recalled)."""
 from __future__ import annotations
 
 import torch

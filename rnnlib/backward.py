@@ -1,4 +1,4 @@
-"""Backward maps, backward stability and coherence (chapter 3; paper.md section 5.2).
+"""Backward maps, backward stability and coherence (chapter 3; Allen-Zhu & Li (2019), section 5, recalled).
 
 With the activation patterns ``D_l = diag(1[W h_{l-1} + A x_l > 0])`` of the random
 initialization, the backward map from step ``i`` to output ``j >= i`` is

@@ -1,4 +1,5 @@
-"""What a practitioner would try instead of SGD on W (paper.md section 9, experiment E7).
+"""What a practitioner would try instead of SGD on W (chapter 7; the paper has no experiments: these
+are the book's comparison for Allen-Zhu & Li (2019), Theorem 1).
 
 Every baseline is one function ``baseline(cfg, data=None) -> BaselineResult`` that takes the same
 :class:`~rnnlib.experiment.ExperimentConfig` and therefore the same data (:func:`make_dataset`), the

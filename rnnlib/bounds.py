@@ -1,4 +1,5 @@
-"""Prior generalization bounds for RNNs, evaluated on an actual network (paper.md section 6).
+"""Prior generalization bounds for RNNs, evaluated on an actual network (chapters 1, 5 and 8;
+Allen-Zhu & Li (2019), section 1: the earlier bounds its introduction contrasts with Theorem 1).
 
 Earlier generalization bounds for vanilla RNNs hold for any weights, but for
 weights like the paper's random initialization they grow exponentially with the

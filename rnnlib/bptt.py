@@ -1,4 +1,5 @@
-"""The backpropagation kernels of SGD on W (chapter 4; paper section 2, paper.md section 2.6).
+"""The backpropagation kernels of SGD on W (chapter 4; Allen-Zhu & Li (2019), section 3,
+the algorithm of the setup, recalled).
 
 The objective of one sample is ``sum_{labelled l} 1/2 (lambda B h_l - y_l)^2`` with the output scale
 ``lambda``; a mini-batch averages it over samples.  The gradient is a hand-written back-propagation

@@ -1,4 +1,4 @@
-"""The on-disk result cache of the experiment engine (design.md section 3, engine layer).
+"""The on-disk result cache of the experiment engine (infrastructure, engine layer; Paper: none).
 
 Every computation the book caches (an SGD run of chapter 5, a baseline of chapter 7, ...) is
 stored as one JSON file ``<cache_dir>/<key>.json`` and, when the result carries arrays (the

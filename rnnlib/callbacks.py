@@ -1,5 +1,5 @@
 """Callbacks of the SGD loop: progress, held-out evaluation, divergence checks, averaging (chapter 4;
-paper section 2, paper.md section 2.6).
+Allen-Zhu & Li (2019), section 3, recalled: its guarantee is for an average of the iterates).
 
 :func:`rnnlib.training.train_sgd` is a short loop over epochs of :func:`rnnlib.bptt.sgd_step`;
 everything else it does is a :class:`Callback` (as in minGPT's trainer).  The protocol: a callback

@@ -1,4 +1,4 @@
-"""The command line: ``python -m rnnlib run`` and ``python -m rnnlib sweep``.
+"""The command line: ``python -m rnnlib run`` and ``python -m rnnlib sweep`` (infrastructure; Paper: none).
 
 ``run`` trains one experiment and prints its result as JSON on stdout; every field of
 :class:`~rnnlib.experiment.ExperimentConfig` is an option (``--length 20 --width 128``)::

@@ -1,4 +1,4 @@
-"""The additive concept class (paper.md section 3.1).
+"""The additive concept class (chapter 2; Allen-Zhu & Li (2019), section 3, recalled).
 
 Every output is a sum, over earlier input positions, of smooth two-layer
 networks of *that single token*::

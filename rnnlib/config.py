@@ -1,4 +1,5 @@
-"""The config of one SGD run (chapters 4-5; the setting of paper sections 2-3 and Theorem 1).
+"""The config of one SGD run (chapters 4-5; the setting of Allen-Zhu & Li (2019),
+section 3 and Theorem 1, recalled).
 
 :class:`ExperimentConfig` names everything that determines an experiment; the same config (and
 seed) gives the same numbers.  Its defaults are the book's task (chapter 5 and the ledger): the

@@ -1,5 +1,5 @@
 """The data of one experiment: the concept, the train and test sequences, standardized labels
-(chapters 2 and 5; paper sections 2.4 and 3.1).
+(chapters 2 and 5; Allen-Zhu & Li (2019), section 3, recalled).
 
 :func:`make_dataset` draws what an :class:`~rnnlib.config.ExperimentConfig` names: the additive
 concept (its own seed stream), the raw tokens ``x*`` and the network inputs with the start token

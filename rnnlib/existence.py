@@ -1,8 +1,9 @@
-"""The existence of a good W* (paper.md section 5.4), built explicitly for one input position.
+"""The existence of a good W* (chapter 6; Allen-Zhu & Li (2019), section 5 and Lemma 5.2, recalled), built
+explicitly for one input position.
 
 Target: a single-position function at the last output, ``F*(x*) = phi(<w*, x*_{i0}>)``.
 
-Construction (following the sketch of Panigrahi & Goyal, restated in paper.md 5.4). At step ``i0`` the
+Construction (following the sketch of Panigrahi & Goyal 2021). At step ``i0`` the
 pre-activation of neuron ``r`` is ``W_r h_{i0-1} + eps_x A_r[:t] . x*_{i0}``; multiplied by
 ``s / eps_x`` with ``s = sqrt(m / 2)`` it becomes
 

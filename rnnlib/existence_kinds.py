@@ -1,7 +1,7 @@
 """Cached kinds of chapter 6's existence section: the explicit ``W*`` and SGD on the same targets.
 
-Chapter 6 (why it works), the existence of a good ``W*`` (paper.md section 5.4; the construction
-follows the sketch of Panigrahi & Goyal of Allen-Zhu & Li's Lemma 5.2 and Section 5). They wrap
+Chapter 6 (why it works), the existence of a good ``W*`` (Allen-Zhu & Li (2019), section 5 and
+Lemma 5.2, recalled; the construction follows the sketch of Panigrahi & Goyal 2021). They wrap
 :class:`rnnlib.existence.ExistenceSetup` and :func:`rnnlib.existence.sgd_on_target` in the engine's
 kind protocol (:mod:`rnnlib.engine`), so a rebuilt chapter reads them from the cache:
 

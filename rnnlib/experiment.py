@@ -1,4 +1,5 @@
-"""One SGD run, from a config to its result (chapters 4-5; paper sections 2-3, Theorem 1).
+"""One SGD run, from a config to its result (chapters 4-5; Allen-Zhu & Li (2019), section 3 and
+Theorem 1, recalled).
 
 :class:`ExperimentConfig` names everything that determines an experiment; the
 same config (and seed) gives the same numbers.  :func:`run_experiment` samples the

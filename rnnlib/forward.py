@@ -1,4 +1,4 @@
-"""Forward stability of the RNN at random initialization (chapter 3; paper.md section 5.1).
+"""Forward stability of the RNN at random initialization (chapter 3; Allen-Zhu & Li (2019), section 5, recalled).
 
 He initialization with ReLU preserves the norm in expectation,
 ``E ||relu(W h)||^2 = ||h||^2`` for ``W ~ N(0, 2/m)``, so the hidden states

@@ -1,4 +1,4 @@
-"""Sample complexity from learning curves (chapter 5; paper.md sections 4.1 and 9, E5, E6, E9, E13).
+"""Sample complexity from learning curves (chapter 5; Allen-Zhu & Li (2019), Theorem 1).
 
 The theorem says that SGD on ``W`` reaches population error ``OPT + eps`` with a number of
 samples ``N`` polynomial in the length ``L`` (almost polynomial for smooth targets such as

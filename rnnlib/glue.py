@@ -1,4 +1,5 @@
-"""Glue a study's findings into the book with one call (presentation layer; every chapter).
+"""Glue a study's findings into the book with one call (presentation layer, all chapters;
+Paper: none).
 
 A chapter's prose quotes numbers with myst-nb's ``{glue:text}`key:fmt```; the format lives in the
 text, the value comes from a cell. myst-nb stores a glued value through its ``text/plain`` repr and

@@ -1,5 +1,5 @@
-"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li 2019, Theorem 1; paper.md
-section 9, E5 and E7; issue 13).
+"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li (2019), Theorem 1;
+issue 13).
 
 The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test error, against the
 length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``

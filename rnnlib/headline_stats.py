@@ -1,4 +1,4 @@
-"""Statistics of chapter 5's headline study (paper.md section 9, E5 and E7; issue 13).
+"""Statistics of chapter 5's headline study (Allen-Zhu & Li (2019), Theorem 1; issue 13).
 
 From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.HeadlineDesign`:
 

@@ -1,4 +1,4 @@
-"""No interference between positions (paper.md sections 5.2 and 9, experiment E14).
+"""No interference between positions (chapter 6; Allen-Zhu & Li (2019), section 5, recalled).
 
 One recurrent matrix W serves every (input position i -> output position j) pair of the additive
 concept. The proof keeps the pairs apart through backward coherence: the maps ``Back_{i->j}`` of

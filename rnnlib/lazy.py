@@ -1,4 +1,5 @@
-"""The lazy regime: how far SGD moves W as the width grows (chapter 4; paper.md sections 4.3 and 9, E6).
+"""The lazy regime: how far SGD moves W as the width grows (chapter 4; Allen-Zhu & Li (2019), section 5,
+recalled).
 
 The theorem is a lazy-regime result: ``W' = W_T - W_0`` stays in a small ball, the
 activation patterns barely change, and the RNN stays close to its pseudo-network.  With the

@@ -1,5 +1,5 @@
 """The claims ledger: every claim and limitation of the paper as data, with its verdict rule
-(chapter 8; paper.md sections 3.1, 4.3 and 5).
+(chapter 8; Allen-Zhu & Li (2019), sections 3 and 5 and Theorem 1, recalled).
 
 A row of the ledger is a :class:`Claim`: the claim, the experiment that tests it, a link to the
 chapter, the function of :mod:`rnnlib.ledger_measures` that turns the chapter's results into the

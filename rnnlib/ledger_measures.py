@@ -1,4 +1,5 @@
-"""The claims ledger's measurements (chapter 8; paper.md sections 3.1, 4.3, 5 and 9).
+"""The claims ledger's measurements (chapter 8; Allen-Zhu & Li (2019), sections 3 and 5
+and Theorem 1, recalled).
 
 Each ``measure_*`` returns the dict of numbers one row's verdict rule reads
 (:mod:`rnnlib.ledger`).  The rows that summarize an experiment a chapter runs take that
@@ -17,9 +18,9 @@ random features      SGD results carrying the baselines     :func:`rnnlib.tasks.
 ===================  =====================================  ========================================
 
 The other rows are cheap probes of a network at initialization or of the concept class, computed
-here: forward stability and backward coherence (chapter 3, paper.md sections 5.1-5.2), the class's definition
-and additivity (chapter 2, section 3.1), input normalization (section 2.4) and the theory's scales
-(section 4.1).
+here: forward stability and backward coherence (chapter 3, section 5), the class's definition
+and additivity (chapter 2, section 3), input normalization (section 3) and the theory's scales
+(Theorem 1).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The ledger's probes as a cached kind (chapter 8, the claims ledger).
 
-Paper: the claims of Allen-Zhu & Li (2019) that chapter 8 checks at initialization (forward stability
-and backward coherence, paper.md sections 5.1-5.2), on the concept class (section 3.1), on the
-theorem's scales (section 4) and on chapter 4's pseudo-network (section 5.3). The kind
+Paper: the claims of Allen-Zhu & Li (2019), sections 3 and 5 and Theorem 1 (recalled), that chapter 8 checks at
+initialization (forward stability and backward coherence, section 5), on the concept class (section 3),
+on the theorem's scales (Theorem 1) and on chapter 4's pseudo-network (section 5). The kind
 ``ledger_probe`` (:class:`LedgerProbeConfig`) runs one function of :mod:`rnnlib.ledger_measures`
 through :mod:`rnnlib.engine`, so a rebuilt ledger reads it from the cache and re-measures nothing.
 """

@@ -1,4 +1,4 @@
-"""The claims ledger shown: tables and the theory calculator (chapter 8; paper.md sections 2.5-4.1 and 5).
+"""The claims ledger shown: tables and the theory calculator (chapter 8; Allen-Zhu & Li (2019), Theorem 1).
 
 :func:`ledger_markdown` and :func:`ledger_html` render the rows of :func:`rnnlib.ledger.evaluate`
 (myst-nb renders Markdown outputs as CommonMark, which has no tables, so the chapter shows the

@@ -1,4 +1,4 @@
-"""The indicator-to-function lemma in one dimension (paper.md section 5.4, experiment E4).
+"""The indicator-to-function lemma in one dimension (chapter 6; Allen-Zhu & Li (2019), Lemma 5.2, recalled).
 
 A random neuron with Gaussian weights, seen through a unit input ``x`` whose projection on a fixed
 direction is ``u``, has the pre-activation ``alpha u + beta sqrt(1 - u^2) + b0`` with ``alpha, beta ~

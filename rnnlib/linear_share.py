@@ -1,5 +1,5 @@
 """How much of a target term a linear model of the token already explains (chapters 2 and 5;
-paper.md sections 2.4 and 3.1).
+Allen-Zhu & Li (2019), section 3, recalled: the tokens and the additive class).
 
 One term of the additive concept is ``phi(z)`` with ``z = <w*, x*>``, a unit direction ``w*`` and a raw
 token ``x* = ((sqrt 3 / 2) u, 1/2)``, ``u`` uniform on the unit sphere of ``R^d`` (``d = token_dim - 1``,

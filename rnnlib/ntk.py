@@ -1,4 +1,4 @@
-"""The W-only neural tangent kernel of the RNN at initialization (chapter 7; paper.md sections 5.3 and 9, E7).
+"""The W-only neural tangent kernel of the RNN at initialization (chapter 7; Allen-Zhu & Li (2019), section 5).
 
 The pseudo-network is linear in the displacement ``W'``::
 

@@ -1,7 +1,7 @@
 """The cost of the W-only tangent kernel as a cached kind (chapter 7, baselines and limits).
 
 Paper: the RNN's W-only neural tangent kernel (Jacot et al. 2018; the pseudo-network's kernel of
-paper.md section 5.3), whose Gram matrix chapter 7 forms in blocks. The kind ``ntk_cost``
+Allen-Zhu & Li (2019), section 5, recalled), whose Gram matrix chapter 7 forms in blocks. The kind ``ntk_cost``
 (:class:`NtkCostConfig`) runs :func:`rnnlib.ntk.measure_ntk_cost` (a fresh process running
 ``bench/ntk_cost.py``) through :mod:`rnnlib.engine`: a timing, cached as measured the first time, so a
 rebuilt book quotes the same machine's numbers without re-measuring.

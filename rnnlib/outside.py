@@ -1,4 +1,4 @@
-"""Targets outside the additive concept class, and SGD on W against them (paper.md 3.4 and 9, E10).
+"""Targets outside the additive concept class, and SGD on W against them (chapter 7; Allen-Zhu & Li (2019), section 3).
 
 The concept class of the theorem is additive over tokens: each output is a sum of functions of
 *single* tokens. These targets are not:

@@ -1,4 +1,5 @@
-"""Activation patterns and how few of them flip (chapter 3; paper.md sections 2.4, 5.1 and 9, E6).
+"""Activation patterns and how few of them flip (chapter 3; Allen-Zhu & Li (2019), sections 3 and 5,
+recalled).
 
 The ReLU pattern of step ``l`` is ``D_l = 1[W h_{l-1} + A x_l > 0]`` (one bit per neuron).
 The proof rests on two facts about it:

@@ -1,4 +1,5 @@
-"""Validation of cached payloads: what a kind's ``from_dict`` reads back (engine layer helper).
+"""Validation of cached payloads: what a kind's ``from_dict`` reads back (infrastructure of the engine
+layer; Paper: none).
 
 Not a paper concept: the kinds of chapters 6-8 (:mod:`rnnlib.lemma`, :mod:`rnnlib.existence`,
 :mod:`rnnlib.interference`) store their results as JSON through :mod:`rnnlib.engine`; a damaged

@@ -1,4 +1,5 @@
-"""The two profiles (design.md section 5): ``RNNLIB_FAST=1`` selects small sizes everywhere."""
+"""The two profiles (infrastructure of all chapters; Paper: none): ``RNNLIB_FAST=1`` selects small sizes
+everywhere."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,5 @@
-"""The pseudo-network: the RNN linearized in W' around its initialization (chapter 4; paper.md
-section 5.3).
+"""The pseudo-network: the RNN linearized in W' around its initialization (chapter 4; Allen-Zhu & Li (2019),
+section 5, recalled).
 
 With the hidden states ``h_l``, patterns ``D_l`` and backward maps ``Back_{i->j}`` of the
 random initialization ``W``, the pseudo-network is

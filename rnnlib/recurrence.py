@@ -1,4 +1,4 @@
-"""The one ReLU recurrence of the Elman RNN (chapter 3; paper section 2, paper.md section 2.1).
+"""The one ReLU recurrence of the Elman RNN (chapter 3; Allen-Zhu & Li (2019), section 3, recalled).
 
     h_0 = 0 (or a given h0),   h_l = relu(W h_{l-1} + A x_l)      (l = 1..L)
 

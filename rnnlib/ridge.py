@@ -1,10 +1,10 @@
 """Ridge and kernel ridge regression with the regularizer chosen on held-out data (chapter 7).
 
-The one validation protocol of the book's baselines (paper section 9's comparison, experiment E7 of
-the book's plan): a held-out fifth of the training set (never the test set) picks the regularizer
-from a log-spaced grid relative to the Gram matrix's mean eigenvalue, then the model is refitted on
-all ``N`` samples.  Used by :mod:`rnnlib.baselines` (random features, the W-only NTK, linear ridge on
-the tokens) and by the headline study.
+The one validation protocol of the book's baselines (the comparison the book sets beside
+Allen-Zhu & Li (2019), Theorem 1; the paper has no experiments): a held-out fifth of the training
+set (never the test set) picks the regularizer from a log-spaced grid relative to the Gram matrix's
+mean eigenvalue, then the model is refitted on all ``N`` samples.  Used by :mod:`rnnlib.baselines`
+(random features, the W-only NTK, linear ridge on the tokens) and by the headline study.
 """
 from __future__ import annotations
 

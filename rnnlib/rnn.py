@@ -1,4 +1,4 @@
-"""The Elman RNN of the paper (chapter 3; paper section 2, paper.md sections 2.1-2.3).
+"""The Elman RNN of the paper (chapter 3; Allen-Zhu & Li (2019), section 3, recalled).
 
     h_0 = 0,   h_l = relu(W h_{l-1} + A x_l),   y_l = B h_l        (l = 1..L)
 

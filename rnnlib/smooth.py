@@ -1,4 +1,4 @@
-"""Smooth functions and their complexity (chapter 2; paper section 3.2, paper.md section 3.2).
+"""Smooth functions and their complexity (chapter 2; Allen-Zhu & Li (2019), section 3, recalled).
 
 For ``phi(z) = sum_i c_i z^i`` the paper (after Allen-Zhu, Li & Liang 2019) uses
 

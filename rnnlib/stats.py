@@ -2,7 +2,7 @@
 
 Chapters 4-8 measure growth laws (``N*`` versus ``L`` in chapter 5, displacement versus ``m`` in
 chapter 4, the lemma's ``1/sqrt(M)`` in chapter 6) and compare methods by their standardized
-error.  Every one of those computations lives here, once (paper.md sections 4.1 and 9: the theorem's
+error.  Every one of those computations lives here, once (Allen-Zhu & Li (2019), Theorem 1: the theorem's
 sample complexity is polynomial in ``L``; the tests of that claim are fits of ``N*(L)``).
 
 * :func:`fit_power_law` fits ``y = a x^b`` on log-log axes, :func:`fit_exponential` fits

@@ -1,4 +1,5 @@
-"""Sweeps of SGD runs (chapters 5, 7 and 8): many configs through the cached engine.
+"""Sweeps of SGD runs (chapters 5, 7 and 8; infrastructure, Paper: none): many configs through the
+cached engine.
 
 A *sweep* is a list of :class:`~rnnlib.experiment.ExperimentConfig`; :func:`sweep` returns one
 :class:`~rnnlib.experiment.ExperimentResult` per config, in order.  It is a thin layer over

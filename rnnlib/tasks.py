@@ -1,10 +1,11 @@
-"""The book's task and every chapter's design, in one place (chapters 4-8; paper.md sections 2.4-2.6, 4.1, 9).
+"""The book's task and every chapter's design, in one place (chapters 4-8; Allen-Zhu & Li (2019),
+section 3 and Theorem 1, recalled).
 
 :data:`BOOK_TASK` is the one task the book studies: a length-10 sequence of unit tokens scaled by
-``eps_x = 0.3`` (paper.md section 2.4), the additive target with ``phi = sin(3z)`` at the last
-position (section 3.1), an Elman RNN of width 256 with output scale ``lambda = 0.3``, SGD on ``W``
+``eps_x = 0.3`` (section 3), the additive target with ``phi = sin(3z)`` at the last
+position (section 3), an Elman RNN of width 256 with output scale ``lambda = 0.3``, SGD on ``W``
 alone with the practical step size ``c / (lambda^2 L m)``, ``c = 2``, and tail averaging of the
-last half of the iterates (the theorem's guarantee is for an average of iterates, section 4).
+last half of the iterates (the theorem's guarantee is for an average of iterates, Theorem 1).
 Every chapter's design is derived from it with ``.replace(...)``, so two chapters that compare
 methods, or read each other's runs, train on the same task and data.
 
@@ -15,11 +16,11 @@ Each design function takes ``fast`` (``True``/``False``; ``None`` reads ``RNNLIB
 design                      chapter      what it runs
 ==========================  ===========  ============================================================
 :func:`sgd_design`          4 (and 8)    SGD on W at several widths, followed by a pseudo-network
-:func:`length_design`       5 (and 8)    ``N*(L)``: every ``L x N x seed`` (E5)
-:func:`width_design`        5 (and 8)    test error versus ``m`` at the shortest ``L`` (E6)
-:func:`complexity_design`   5            test error versus the target's ``phi`` (E9)
+:func:`length_design`       5 (and 8)    ``N*(L)``: every ``L x N x seed``
+:func:`width_design`        5 (and 8)    test error versus ``m`` at the shortest ``L``
+:func:`complexity_design`   5            test error versus the target's ``phi``
 :func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
-:func:`interference_design` 6 (and 8)    one pair's target changed, retrained (E14)
+:func:`interference_design` 6 (and 8)    one pair's target changed, retrained
 :func:`baselines_design`    7 (and 8)    SGD on W against the baselines on the book's task
 :func:`headline_design`     5 (and 8)    ``N*(L)`` of five methods on a target with no linear part
 ==========================  ===========  ============================================================

@@ -1,4 +1,4 @@
-"""The parameters Theorem 1 prescribes (paper.md sections 2.5, 2.6 and 4.1).
+"""The parameters Theorem 1 prescribes (chapters 4 and 8; Allen-Zhu & Li (2019), Theorem 1, recalled).
 
     rho    = 100 L d log m
     lambda = eps / (10 L rho)                 (output scale)

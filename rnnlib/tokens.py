@@ -1,4 +1,4 @@
-"""Input tokens and the paper's input normalization (paper.md section 2.4).
+"""Input tokens and the paper's input normalization (chapter 2; Allen-Zhu & Li (2019), section 3, recalled).
 
 Raw tokens ``x*_l`` (the ones the concept is defined on) have unit norm and a
 constant last coordinate 1/2, which lets a target put a bias inside

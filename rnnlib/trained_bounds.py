@@ -1,6 +1,6 @@
 """Prior generalization bounds of a trained run, as a cached kind (chapters 1, 5 and 8).
 
-The norm-based bounds that paper section 1 contrasts with Theorem 1 (:mod:`rnnlib.bounds`),
+The norm-based bounds that Allen-Zhu & Li (2019), section 1, contrasts with Theorem 1 (:mod:`rnnlib.bounds`),
 evaluated on the network an SGD run trained.  A derived kind of the engine (:mod:`rnnlib.engine`):
 it requires the run, whose trained weights the engine reads from the cache, so computing the
 bounds of a run never retrains it, however many chapters ask.

@@ -1,4 +1,4 @@
-"""SGD on the recurrent matrix W, with A and B frozen (chapter 4; paper section 2, paper.md section 2.6).
+"""SGD on the recurrent matrix W, with A and B frozen (chapter 4; Allen-Zhu & Li (2019), section 3, recalled).
 
 :func:`train_sgd` is a short loop: every epoch it gathers mini-batches and calls
 :func:`rnnlib.bptt.sgd_step` (the hand-written BPTT and the update, in :mod:`rnnlib.bptt`); held-out

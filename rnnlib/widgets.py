@@ -1,7 +1,8 @@
 """Figures over a parameter grid: a live control in a kernel, a kernel-free slider in the book.
 
 Presentation layer of every chapter with a widget (chapters 2, 3, 4 and 8, and the appendix "How
-the book is made and checked"); it implements no part of the paper.  A chapter's widget is a pure
+the book is made and checked"); it implements no part of the paper
+(Paper: none).  A chapter's widget is a pure
 ``plot(**params) -> matplotlib Figure`` function from the library (design.md section 7).
 :func:`slider` renders it once per grid point into PNG frames and returns an HTML block with one
 range input per parameter and a few lines of inline JavaScript that swap the frame: it works in

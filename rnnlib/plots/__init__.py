@@ -1,4 +1,5 @@
-"""Pure plotting functions of the book, one module per chapter topic.
+"""Pure plotting functions of the book, one module per chapter topic (all chapters; Paper: none here,
+each module names the section of the paper its figures show).
 
 Every ``plot_*`` function takes data or parameters and returns a matplotlib
 ``Figure``; it never shows or saves it, so the same function serves a live widget

@@ -1,4 +1,7 @@
-"""Figures of chapter 7, baselines and limits."""
+"""Figures of chapter 7, baselines and limits.
+
+Paper: Allen-Zhu & Li (2019), Theorem 1 and section 3 (recalled): other methods beside SGD on ``W``, and
+targets outside the additive class; the paper itself has no experiments."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -1,8 +1,9 @@
 """The unrolled RNN as a diagram (Chapter 3): the recurrence, the ReLU patterns and a backward map.
 
-Paper: the Elman network of the setup of Allen-Zhu & Li (2019), ``h_l = sigma(W h_{l-1} + A x_l)``,
-``y_l = B h_l``, and the backward maps ``Back_{i->j} = B D_j W ... D_{i+1} W`` of its proof (as
-restated by Panigrahi & Goyal 2021), drawn for one choice of ``i < j``.
+Paper: the Elman network of the setup of Allen-Zhu & Li (2019), section 3 (recalled),
+``h_l = sigma(W h_{l-1} + A x_l)``, ``y_l = B h_l``, and the backward maps
+``Back_{i->j} = B D_j W ... D_{i+1} W`` of its proof (section 5, as restated by Panigrahi & Goyal 2021),
+drawn for one choice of ``i < j``.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The length row's figure of chapter 8 (the claims ledger), also drawn by its tests: the samples SGD on
-W needs versus ``L`` beside the prior bounds evaluated on the same networks (Allen-Zhu & Li 2019,
+W needs versus ``L`` beside the prior bounds evaluated on the same networks (Allen-Zhu & Li (2019),
 Theorem 1, against the norm-based bounds of Zhang et al., Bartlett et al. and Tu et al.).
 
 Chapter 5's own figures are in :mod:`rnnlib.plots.headline`.  Pure functions: each takes data and

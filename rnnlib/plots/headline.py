@@ -1,4 +1,4 @@
-"""Figures of chapter 5's headline study (Allen-Zhu & Li 2019, Theorem 1; issue 13).
+"""Figures of chapter 5's headline study (Allen-Zhu & Li (2019), Theorem 1; issue 13).
 
 Each function takes a :class:`rnnlib.studies.generalization.HeadlineStudy` (or its parts) and returns
 a matplotlib ``Figure``: the linear shares, the learning curves of the five methods, ``N*(L)`` at the

@@ -1,7 +1,7 @@
 """Figures of chapter 3, the RNN at random initialization.
 
 Paper: the forward stability, stable activation patterns and backward coherence that the proof of
-Allen-Zhu & Li (2019) uses (as restated by Panigrahi & Goyal 2021).
+Allen-Zhu & Li (2019), section 5, uses (recalled, as restated by Panigrahi & Goyal 2021).
 """
 from __future__ import annotations
 

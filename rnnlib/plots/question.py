@@ -1,6 +1,6 @@
 """Figures of Chapter 1, the question: the position example and the prior bounds against L.
 
-Paper: the introduction of Allen-Zhu & Li (2019) (position-dependence; the exponential-in-L bounds of
+Paper: Allen-Zhu & Li (2019), section 1, the introduction (position-dependence; the exponential-in-L bounds of
 earlier work, Zhang et al. 2018, Bartlett et al. 2017, Tu et al. 2020).
 """
 from __future__ import annotations

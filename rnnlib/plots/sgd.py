@@ -1,7 +1,8 @@
 """Figures of chapter 4, SGD on W.
 
-Paper: the SGD algorithm and the constants of Theorem 1 of Allen-Zhu & Li (2019), the lazy regime of
-its proof and the pseudo-network (first-order expansion in W'), as restated by Panigrahi & Goyal 2021.
+Paper: Allen-Zhu & Li (2019), Theorem 1 (its SGD algorithm and constants), the lazy regime of its proof
+and the pseudo-network (first-order expansion in W'; section 5), recalled, as restated by Panigrahi &
+Goyal 2021.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared figure style (every chapter): the same colour for the same L or m, and an opaque white background.
+"""Shared figure style (all chapters; Paper: none): the same colour for the same L or m, and an opaque white background.
 
 The background is opaque white in every form a figure takes (the notebook's inline PNGs, glued
 figures, the sliders' frames saved by ``savefig``), so that the book's dark mode, which only dims

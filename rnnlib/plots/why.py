@@ -1,4 +1,6 @@
-"""Figures of chapter 6, why it works: the indicator-to-function lemma, W*, no interference."""
+"""Figures of chapter 6, why it works: the indicator-to-function lemma, W*, no interference.
+
+Paper: Allen-Zhu & Li (2019), Lemma 5.2 and section 5 (recalled)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -1,8 +1,8 @@
 """Chapter 7 (baselines and limits): other methods on the same data, targets outside the class, the
 input scale ``eps_x`` and the output scale ``lambda``.
 
-Paper: the limits of Allen-Zhu & Li (2019) that the theorem leaves open (paper.md sections 3.4, 4.3
-and 7): it is a learnability guarantee for SGD on ``W`` with the input normalization ``eps_x`` and the
+Paper: the limits of Allen-Zhu & Li (2019), Theorem 1 and section 3 (recalled), that the theorem leaves
+open: it is a learnability guarantee for SGD on ``W`` with the input normalization ``eps_x`` and the
 output scale ``lambda`` of Theorem 1 (recalled), not a separation from kernels or random features
 (Rahimi & Recht 2007; Jacot et al. 2018), and its class is additive (Panigrahi & Goyal 2021 show
 ``D_L1`` outside it). Every run is a cached SGD run of chapter 5's design (:func:`rnnlib.sweep`, the

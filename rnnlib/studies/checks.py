@@ -1,4 +1,4 @@
-"""The one primitive of the studies' qualitative checks (chapters 1-4).
+"""The one primitive of the studies' qualitative checks (chapters 1-4; Paper: none).
 
 ``require(condition, message)`` raises ``AssertionError(message)`` when the condition is false. A
 study's ``check()`` is a list of such requirements; unlike ``assert`` it is not removed by

@@ -2,7 +2,7 @@
 
 Allen-Zhu & Li (2019), Theorem 1: SGD on ``W`` reaches population loss ``OPT + eps`` from a number of
 samples polynomial in ``L`` (almost polynomial, ``L^O(log 1/eps)``, for smooth ``phi``); the earlier
-norm-based bounds grow like ``||W||^L`` (paper digest sections 4 and 6; issue 13).
+norm-based bounds grow like ``||W||^L`` (Allen-Zhu & Li (2019), section 1; issue 13).
 
 :func:`headline_study` runs (or reads from the engine's cache) every point of
 :func:`rnnlib.tasks.headline_design` and of :func:`rnnlib.headline.headline_contrasts`, and returns a

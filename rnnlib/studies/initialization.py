@@ -1,6 +1,6 @@
 """Chapter 3 (the RNN at random initialization): forward stability, patterns, backward maps.
 
-Paper: the properties of the random network that the proof of Allen-Zhu & Li (2019) relies on, as
+Paper: the properties of the random network that the proof of Allen-Zhu & Li (2019), section 5 (recalled), relies on, as
 restated by Panigrahi & Goyal (2021): forward stability of the hidden states (after Allen-Zhu, Li &
 Song 2019), stable ReLU patterns ``D_l`` under the paper's input normalization, and backward
 stability and coherence of the maps ``Back_{i->j} = B D_j W ... D_{i+1} W``.

@@ -1,6 +1,6 @@
 """Chapter 1 (the question): the position example and the prior bounds on a random network.
 
-Paper: the introduction of Allen-Zhu & Li (2019) motivates position-dependence with a two-sentence
+Paper: the introduction of Allen-Zhu & Li (2019), section 1, motivates position-dependence with a two-sentence
 example (paraphrased in the book: the same words in a different order) and contrasts the result with
 earlier RNN generalization bounds that grow exponentially in the length ``L`` (Zhang et al. 2018;
 Bartlett et al. 2017, unrolled; Tu et al. 2020). The concept class is that of the paper's setup

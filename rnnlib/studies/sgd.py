@@ -1,6 +1,6 @@
 """Chapter 4 (SGD on W): the theorem's constants against practical ones, the lazy regime, the pseudo-network.
 
-Paper: the algorithm of Allen-Zhu & Li (2019), plain SGD on the recurrent matrix ``W`` only with
+Paper: the algorithm of Allen-Zhu & Li (2019), section 3 (recalled), plain SGD on the recurrent matrix ``W`` only with
 Theorem 1's output scale ``lambda``, step size ``eta`` and iterations ``T`` (as restated by Panigrahi
 & Goyal 2021), the lazy regime the proof works in, and its pseudo-network, the first-order expansion
 of the RNN in ``W' = W - W_0`` built from the maps ``Back_{i->j}``.

@@ -1,6 +1,6 @@
 """Chapter 6 (why it works): the indicator-to-function lemma, the existence of ``W*``, no interference.
 
-Paper: Allen-Zhu & Li (2019), the three ideas of the proof (paper.md sections 5.2-5.4): the
+Paper: Allen-Zhu & Li (2019), section 5, the three ideas of the proof (recalled): the
 indicator-to-function lemma (Allen-Zhu, Li & Liang 2019, Lemma 6.2; restated by Panigrahi & Goyal
 2021, Lemma 4.1) and its robust form with a noisy threshold (Allen-Zhu & Li, Lemma 5.2(b), whose
 statement is recalled, not quoted); the existence of a good displacement ``W*`` for the
