@@ -129,10 +129,12 @@ def ledger_css() -> str:
     verdict badges in the light and the dark theme (``html[data-theme=dark]``)."""
     rules = ["table.ledger{width:100%;table-layout:fixed;border-collapse:collapse;margin:1em 0}",
              "table.ledger th,table.ledger td{vertical-align:top;padding:.35em .5em;overflow-wrap:anywhere;"
-             "border-bottom:1px solid rgba(128,128,128,.35);text-align:left}",
-             "table.ledger col.n{width:2.2em}table.ledger col.fig{width:30%}table.ledger col.v{width:9.5em}"
+             "text-align:left}",
+             "table.ledger thead th,table.ledger tr.ledger-details td{border-bottom:1px solid rgba(128,128,128,.35)}",
+             "table.ledger tr.ledger-details td{padding-top:0}table.ledger td.n{white-space:nowrap}",
+             "table.ledger col.n{width:2.6em}table.ledger col.fig{width:30%}table.ledger col.v{width:9.5em}"
              "table.ledger col.ch{width:6.5em}",
-             "table.ledger details{margin-top:.3em;font-size:.88em}table.ledger summary{cursor:pointer;opacity:.8}",
+             "table.ledger details{font-size:.88em}table.ledger summary{cursor:pointer;opacity:.8}",
              ".ledger-badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;"
              "font-weight:600;line-height:1.35}"]
     for tone, ((bg, fg), (dbg, dfg)) in _TONE_COLOURS.items():
@@ -151,8 +153,9 @@ def _threshold_items(r: Row) -> list:
 
 def ledger_html(rows: Sequence[Row]) -> str:
     """The ledger as a compact HTML table: claim, the headline figure with its interval, a verdict badge
-    coloured by verdict (:data:`rnnlib.ledger_rules.TONES`), a link to the chapter; under each claim a
-    ``<details>`` dropdown with what is measured, the full numbers, the reason and the thresholds."""
+    coloured by verdict (:data:`rnnlib.ledger_rules.TONES`), a link to the chapter; below each row, across
+    the table, a ``<details>`` dropdown with what is measured, the full numbers, the reason and the
+    thresholds (the book's PDF opens every dropdown before printing)."""
     out = [ledger_css(), '<table class="ledger">',
            '<colgroup><col class="n"><col class="claim"><col class="fig"><col class="v"><col class="ch"></colgroup>',
            "<thead><tr><th></th><th>Claim</th><th>Measured [interval]</th><th>Verdict</th><th>Chapter</th></tr>"
@@ -165,10 +168,11 @@ def ledger_html(rows: Sequence[Row]) -> str:
                    f"{html.escape(r.details)}</p><p><b>Why this verdict:</b> {html.escape(r.reason)}.</p>"
                    + (f"<p><b>Thresholds</b> (fixed before the measurement):</p><ul>{items}</ul>" if items else "")
                    + "</details>")
-        out.append(f'<tr class="ledger-row" data-tone="{tone}"><td>{k}</td>'
-                   f"<td>{html.escape(r.claim.claim)}{tag}{details}</td><td>{html.escape(r.figure)}</td>"
+        out.append(f'<tr class="ledger-row" data-tone="{tone}"><td class="n">{k}</td>'
+                   f"<td>{html.escape(r.claim.claim)}{tag}</td><td>{html.escape(r.figure)}</td>"
                    f'<td><span class="ledger-badge ledger-{tone}">{html.escape(r.verdict)}</span></td>'
                    f"<td>{link_html(r.claim.chapter)}</td></tr>")
+        out.append(f'<tr class="ledger-details"><td></td><td colspan="4">{details}</td></tr>')
     out.append("</tbody></table>")
     return "\n".join(out)
 
