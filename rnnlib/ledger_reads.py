@@ -20,10 +20,13 @@ from ._checks import check_float, check_int
 from .headline import METHOD_LABELS
 from .headline_stats import THRESHOLDS, comparison_verdict
 
-__all__ = ["measure_headline", "measure_comparison", "across_seeds", "wilson_interval"]
+__all__ = ["measure_headline", "measure_comparison", "across_seeds", "wilson_interval", "LEVEL"]
+
+#: The two-sided level of the ledger's intervals of a fraction (as chapter 5's bootstrap of N*).
+LEVEL = 0.9
 
 
-def wilson_interval(k: int, n: int, level: float = 0.9) -> tuple:
+def wilson_interval(k: int, n: int, level: float = LEVEL) -> tuple:
     """The Wilson score interval of a fraction ``k / n`` (``level`` two-sided): an interval that stays
     inside ``[0, 1]`` and is not empty at ``k = 0`` or ``k = n``."""
     n = check_int("n", n, minimum=1)

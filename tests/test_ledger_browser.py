@@ -70,7 +70,7 @@ def test_contrast_ratio_of_known_colours():
 
 
 @pytest.mark.skipif(LEDGER_PAGE is None, reason="the built book has no claims-ledger chapter")
-def test_ledger_table_fits_the_page_and_badges_carry_their_colours(browser, server):
+def test_ledger_table_fits_the_page_and_badges_carry_their_colours(browser, server):  # noqa: F811 (fixtures)
     browser.navigate(urllib.parse.urljoin(server, urllib.parse.quote(LEDGER_PAGE)), timeout=LOAD_TIMEOUT)
     browser.evaluate(SETTLED, await_promise=True, timeout=SETTLE_TIMEOUT + 30)
     seen = {}

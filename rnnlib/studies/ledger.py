@@ -22,6 +22,7 @@ from ..engine import run_many
 from ..generalization import trained_weight_norms
 from ..headline_stats import THRESHOLDS as HEADLINE_THRESHOLDS
 from ..ledger_measures import across_seeds, measure_comparison, measure_headline
+from ..ledger_reads import LEVEL
 from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
 from ..sweep import sweep
 from ..tasks import steps_for_length
@@ -29,8 +30,10 @@ from .checks import require
 from .generalization import headline_study
 from .why import interference_runs
 
-__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study", "COMPARED"]
+__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study", "COMPARED", "THEORY_EPS"]
 
+#: The accuracy at which the threats to validity evaluate the theorem's requirements (the calculator's default).
+THEORY_EPS = 0.1
 #: The baselines the comparison rows set against SGD on W (chapter 5's methods).
 COMPARED = ("linear_ridge", "ntk_ridge", "random_features")
 
@@ -98,13 +101,15 @@ class LedgerStudy:
             "h_reached": ", ".join(str(L) for L, st in zip(m["length"]["lengths"], m["length"]["status"])
                                    if st == "inside") or "none",
             "h_log10_rho": math.log10(theory.rho(lengths[-1], 1, width)),
-            "h_log10_T": theory.log10_theory_iterations(0.1, lengths[-1], width, phi=d.base.phi),
+            "h_eps": THEORY_EPS, "interval_level": 100 * LEVEL,
+            "h_log10_T": theory.log10_theory_iterations(THEORY_EPS, lengths[-1], width, phi=d.base.phi),
             "pseudo_error": m["pseudo"]["relative_error"], "pseudo_flips": 100 * m["lazy"]["pattern_flips"],
             "relative_move": 100 * m["lazy"]["relative_move"],
             "log10_growth": m["forward"]["log10_growth"], "log10_norm_product": m["forward"]["log10_norm_product"],
             "long_m_first": m["forward_long"]["widths"][0], "long_m_last": m["forward_long"]["widths"][-1],
             "long_drift": 100 * m["forward_long"]["drift"][-1], "long_drift_first": 100 * m["forward_long"]["drift"][0],
             "coherence_ratio": m["coherence"]["ratio"], "flip_ratio": m["normalization"]["ratio"],
+            "eps_small": m["normalization"]["eps_small"], "eps_large": m["normalization"]["eps_large"],
             "log10_eta_gap": m["theory_scales"]["log10_eta_gap"],
             "log10_lambda_gap": m["theory_scales"]["log10_lambda_gap"],
             "int_ratio_last": float(m["interference"]["ratio"][-1]), "width_ratio": float(m["width"]["ratio"]),
