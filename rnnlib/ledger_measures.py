@@ -1,25 +1,26 @@
-"""The claims ledger's measurements (chapter 8; paper.md sections 3.1, 4.3, 5 and 9).
+"""The claims ledger's measurements (chapter 8; Allen-Zhu & Li 2019, Sections 3.1, 4, 5 and Theorem 1).
 
 Each ``measure_*`` returns the dict of numbers one row's verdict rule reads
-(:mod:`rnnlib.ledger`).  The rows that summarize an experiment a chapter runs take that
-chapter's *results* and do not re-run anything; chapter 8 obtains them from the chapter's design in
-:mod:`rnnlib.tasks`, through the sweep engine's cache where the chapter caches them:
+(:mod:`rnnlib.ledger_rules`), with the interval the rule compares against its threshold.  The rows
+that summarize an experiment a chapter runs take that chapter's *results* and do not re-run anything;
+chapter 8 (:func:`rnnlib.studies.ledger.ledger_study`) obtains them through the engine's cache:
 
-===================  =====================================  ========================================
-row                  measure takes                          design (chapter)
-===================  =====================================  ========================================
-length               SGD results of the ``L x N x seed``    :func:`rnnlib.tasks.length_design` (5)
-width                SGD results at several ``m``           :func:`rnnlib.tasks.width_design` (5)
-pseudo, lazy         one run and its pseudo-network tracker :func:`rnnlib.tasks.sgd_design` (4)
-interference         :class:`~rnnlib.interference.InterferenceResult` s
-                                                            :func:`rnnlib.tasks.interference_design` (6)
-random features      SGD results carrying the baselines     :func:`rnnlib.tasks.baselines_design` (7)
-===================  =====================================  ========================================
+===================  ==========================================  =========================================
+row                  measure                                     results of (chapter)
+===================  ==========================================  =========================================
+length, comparisons  :func:`measure_headline`,                   ``HeadlineStudy.summary`` (5)
+                     :func:`measure_comparison` (ledger_reads)
+width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.width_design` (5)
+pseudo, lazy         :func:`measure_pseudo_network` per seed,    :func:`rnnlib.tasks.sgd_design` (4)
+                     :func:`across_seeds`, :func:`measure_lazy`
+interference         :func:`measure_interference`                :func:`rnnlib.tasks.interference_design` (6)
+===================  ==========================================  =========================================
 
 The other rows are cheap probes of a network at initialization or of the concept class, computed
-here: forward stability and backward coherence (chapter 3, paper.md sections 5.1-5.2), the class's definition
-and additivity (chapter 2, section 3.1), input normalization (section 2.4) and the theory's scales
-(section 4.1).
+here: forward stability at a short and at chapter 3's long length and backward coherence (chapter 3,
+Section 5), the class's definition and additivity (chapter 2, Section 3.1), input normalization and the
+theory's scales (Section 4).  :func:`measure_length_dependence`, :func:`measure_random_features` and
+the sweep configs are kept for callers of the former ledger (the sin(3z) length and baseline designs).
 """
 from __future__ import annotations
 
