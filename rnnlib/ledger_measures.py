@@ -2,25 +2,26 @@
 and Theorem 1, recalled).
 
 Each ``measure_*`` returns the dict of numbers one row's verdict rule reads
-(:mod:`rnnlib.ledger`).  The rows that summarize an experiment a chapter runs take that
-chapter's *results* and do not re-run anything; chapter 8 obtains them from the chapter's design in
-:mod:`rnnlib.tasks`, through the sweep engine's cache where the chapter caches them:
+(:mod:`rnnlib.ledger_rules`), with the interval the rule compares against its threshold.  The rows
+that summarize an experiment a chapter runs take that chapter's *results* and do not re-run anything;
+chapter 8 (:func:`rnnlib.studies.ledger.ledger_study`) obtains them through the engine's cache:
 
-===================  =====================================  ========================================
-row                  measure takes                          design (chapter)
-===================  =====================================  ========================================
-length               SGD results of the ``L x N x seed``    :func:`rnnlib.tasks.length_design` (5)
-width                SGD results at several ``m``           :func:`rnnlib.tasks.width_design` (5)
-pseudo, lazy         one run and its pseudo-network tracker :func:`rnnlib.tasks.sgd_design` (4)
-interference         :class:`~rnnlib.interference.InterferenceResult` s
-                                                            :func:`rnnlib.tasks.interference_design` (6)
-random features      SGD results carrying the baselines     :func:`rnnlib.tasks.baselines_design` (7)
-===================  =====================================  ========================================
+===================  ==========================================  =========================================
+row                  measure                                     results of (chapter)
+===================  ==========================================  =========================================
+length, comparisons  :func:`measure_headline`,                   ``HeadlineStudy.summary`` (5)
+                     :func:`measure_comparison` (ledger_reads)
+width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.width_design` (5)
+pseudo, lazy         :func:`measure_pseudo_network` per seed,    :func:`rnnlib.tasks.sgd_design` (4)
+                     :func:`across_seeds`, :func:`measure_lazy`
+interference         :func:`measure_interference`                :func:`rnnlib.tasks.interference_design` (6)
+===================  ==========================================  =========================================
 
 The other rows are cheap probes of a network at initialization or of the concept class, computed
-here: forward stability and backward coherence (chapter 3, section 5), the class's definition
-and additivity (chapter 2, section 3), input normalization (section 3) and the theory's scales
-(Theorem 1).
+here: forward stability at a short and at chapter 3's long length and backward coherence (chapter 3,
+Section 5), the class's definition and additivity (chapter 2, Section 3.1), input normalization and the
+theory's scales (Section 4).  :func:`measure_length_dependence`, :func:`measure_random_features` and
+the sweep configs are kept for callers of the former ledger (the sin(3z) length and baseline designs).
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult
 from .forward import forward_stability
 from .generalization import learning_curves, n_star
-from .headline_stats import THRESHOLDS
 from .interference import InterferenceResult
+from .ledger_reads import across_seeds, measure_comparison, measure_headline, wilson_interval  # noqa: F401
 from .patterns import flips_versus_eps_x
 from .pseudo_network import PseudoNetworkTracker
 from .rnn import ElmanRNN
@@ -48,7 +49,8 @@ from .tokens import embed, sample_tokens
 __all__ = ["length_sweep_configs", "width_sweep_configs", "measure_length_dependence", "measure_width_dependence",
            "measure_pseudo_network", "measure_forward_stability", "measure_coherence", "measure_interference",
            "measure_two_layer_class", "measure_additivity", "measure_normalization", "measure_theory_scales",
-           "measure_lazy", "measure_random_features"]
+           "measure_lazy", "measure_random_features", "measure_headline", "measure_comparison", "across_seeds",
+           "wilson_interval"]
 
 
 def _results(name: str, runs) -> list:
@@ -135,7 +137,10 @@ def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | No
         n_train: the ``N`` compared; default the largest ``N`` trained at every width (as chapter 5).
 
     Returns:
-        ``widths``, ``test_mse`` (mean over seeds, per width), ``ratio``, ``test_mse_at_init``, ``n_train``.
+        ``widths``, ``test_mse`` (mean over seeds, per width; also as ``error``), ``error_low`` and
+        ``error_high`` (the range over seeds, per width), ``ratio``, ``test_mse_at_init``, ``n_train``:
+        the keys the ledger's width rule reads are ``widths``, ``error``, ``error_low``, ``error_high``
+        and ``n_train``.
     """
     runs = _results("runs", runs)
     widths = sorted({r.config.width for r in runs})
@@ -149,8 +154,10 @@ def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | No
     elif n_train not in common:
         raise ValueError(f"n_train must be trained at every width, one of {sorted(common)}, got {n_train}")
     at = [r for r in runs if r.config.n_train == n_train]
-    err = np.array([np.mean([r.test_mse for r in at if r.config.width == m]) for m in widths])
+    per = [[r.test_mse for r in at if r.config.width == m] for m in widths]
+    err = np.array([np.mean(p) for p in per])
     return {"widths": np.array(widths, dtype=float), "test_mse": err, "ratio": float(err[-1] / err[0]),
+            "error": err, "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
             "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])), "n_train": int(n_train)}
 
 
@@ -182,7 +189,8 @@ def measure_interference(results: Sequence[InterferenceResult]) -> dict:
     """Interference between positions (chapter 6's E14) from its results, mean over seeds per width.
 
     Returns ``widths``, ``ratio`` (per width: rms move of the other positions' predictions per unit
-    of move at ``j0``), ``moved_at_target`` (per width), ``pair`` and ``length``.
+    of move at ``j0``), ``ratio_low`` and ``ratio_high`` (its range over seeds),
+    ``moved_at_target`` (per width), ``pair`` and ``length``.
     """
     results = list(results)
     if not results or not all(isinstance(r, InterferenceResult) for r in results):
@@ -193,13 +201,22 @@ def measure_interference(results: Sequence[InterferenceResult]) -> dict:
     by = {m: [r for r in results if r.config.width == m] for m in widths}
     return {"widths": np.array(widths, dtype=float), "ratio": np.array([np.mean([r.ratio for r in by[m]])
                                                                         for m in widths]),
+            "ratio_low": np.array([min(r.ratio for r in by[m]) for m in widths]),
+            "ratio_high": np.array([max(r.ratio for r in by[m]) for m in widths]),
             "moved_at_target": np.array([np.mean([r.moved_at_target for r in by[m]]) for m in widths]),
             "pair": tuple(results[0].pair), "length": results[0].config.length}
 
 
 def measure_lazy(pseudo: dict) -> dict:
-    """The lazy-regime numbers of the :func:`measure_pseudo_network` run."""
-    return {k: pseudo[k] for k in ("relative_move", "w_displacement", "w_init_norm", "pattern_flips")}
+    """The lazy-regime numbers of the :func:`measure_pseudo_network` run(s): the relative move of ``W``,
+    the flipped patterns and the pseudo-network's error (what the proof uses), with the ``_low`` and
+    ``_high`` ranges of :func:`across_seeds` where ``pseudo`` has them."""
+    keys = ("relative_move", "w_displacement", "w_init_norm", "pattern_flips", "relative_error")
+    out = {k: pseudo[k] for k in keys if k in pseudo}
+    out.update({k: pseudo[k] for k in pseudo if k.endswith(("_low", "_high")) or k == "n_seeds"})
+    return out
+
+
 
 
 def measure_random_features(runs: Sequence[ExperimentResult], length: int | None = None) -> dict:
@@ -233,24 +250,50 @@ def measure_random_features(runs: Sequence[ExperimentResult], length: int | None
 
 # -- probes computed here ------------------------------------------------------------------------
 
-def measure_forward_stability(width: int, length: int, seeds: Sequence[int] = range(4), *, n: int = 16) -> dict:
-    """Hidden-state growth ``max_l ||h_l|| / ||h_1||`` (median over seeds) versus ``L log10 ||W||_2``."""
+def measure_forward_stability(width: int, length: int, seeds: Sequence[int] | int = range(4), *, n: int = 16,
+                              drift_norm: float = 10.0) -> dict:
+    """Hidden-state growth at initialization (chapter 3's :func:`rnnlib.forward.forward_stability`).
+
+    Returns ``log10_growth``, the median over seeds of ``log10 max_l ||h_l|| / ||h_1||`` of the typical
+    sequence, with ``growth_low`` and ``growth_high`` its range over seeds; ``log10_norm_product`` =
+    ``L log10 ||W||_2`` (median); ``drift``, the fraction of initializations whose typical hidden norm
+    at the last step exceeds ``drift_norm`` (chapter 3's count), with its 90% Wilson interval
+    ``drift_low``, ``drift_high``; ``n_seeds``, ``width``, ``length``, ``median_max_norm``.  ``seeds`` is
+    a list of seeds or a count ``k`` (seeds ``0..k-1``, as chapter 3's ``range(k)``).
+    """
+    if isinstance(seeds, (int, np.integer)):  # a count (the cached probe's kwargs hold plain numbers)
+        seeds = range(check_int("seeds", seeds, minimum=1))
     fs = forward_stability(width, length, seeds, n=n)
     typ = fs.typical  # (k, L)
     growth = np.log10(typ.max(axis=1) / typ[:, 0])
+    k = int(np.sum(typ[:, -1] > drift_norm))
+    lo, hi = wilson_interval(k, len(typ))
     return {"width": width, "length": length, "median_max_norm": float(np.median(typ.max(axis=1))),
-            "log10_growth": float(np.median(growth)),
-            "log10_norm_product": float(length * np.median(np.log10(fs.spectral)))}
+            "log10_growth": float(np.median(growth)), "growth_low": float(growth.min()),
+            "growth_high": float(growth.max()), "drift": k / len(typ), "drift_low": lo, "drift_high": hi,
+            "n_seeds": len(typ), "log10_norm_product": float(length * np.median(np.log10(fs.spectral)))}
 
 
-def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0) -> dict:
-    """Mean off-diagonal ``|cos|`` of the backward maps of a random RNN, against ``1/sqrt(m)``."""
+def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0,
+                      seeds: Sequence[int] | int | None = None) -> dict:
+    """Mean off-diagonal ``|cos|`` of the backward maps of a random RNN, against ``1/sqrt(m)``.
+
+    With ``seeds`` (a list, or a count ``k`` for ``0..k-1``), one network per seed: ``coherence`` and
+    ``ratio`` (``|cos| sqrt(m)``) are the means
+    over them and ``ratio_low``, ``ratio_high`` the range; else one network (``seed``).
+    """
     width = check_int("width", width, minimum=2)
-    model = ElmanRNN(9, width, seed=seed)
-    x = embed(sample_tokens(n, length, 8, seed=seed), 0.3)
-    coh = backward_maps(model, x).coherence()
-    return {"width": width, "length": length, "coherence": coh["all"],
-            "inv_sqrt_m": 1.0 / math.sqrt(width), "ratio": coh["all"] * math.sqrt(width)}
+    if isinstance(seeds, (int, np.integer)):
+        seeds = range(check_int("seeds", seeds, minimum=1))
+    seeds = [seed] if seeds is None else [check_int("seed", s, minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must list at least one seed, got an empty sequence")
+    coh = np.array([backward_maps(ElmanRNN(9, width, seed=s), embed(sample_tokens(n, length, 8, seed=s), 0.3))
+                    .coherence()["all"] for s in seeds])
+    ratio = coh * math.sqrt(width)
+    return {"width": width, "length": length, "coherence": float(coh.mean()),
+            "inv_sqrt_m": 1.0 / math.sqrt(width), "ratio": float(ratio.mean()), "ratio_low": float(ratio.min()),
+            "ratio_high": float(ratio.max()), "n_seeds": len(seeds)}
 
 
 def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
@@ -305,20 +348,29 @@ def measure_additivity(length: int = 6, token_dim: int = 8, *, n: int = 64, seed
 
 
 def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, seed: int = 0,
-                          eps_small: float = 0.3, eps_large: float = 1.0) -> dict:
+                          eps_small: float = 0.3, eps_large: float = 1.0, n_boot: int = 1000) -> dict:
     """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
 
     The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
     ``eps_x`` (paper.md section 2.4); this returns the largest deviation of the sampled tokens from that
     normalization and the fraction of ReLU patterns two random sequences do not share at
-    ``eps_small`` and ``eps_large``.
+    ``eps_small`` and ``eps_large``, and their ratio ``ratio`` with a 90% bootstrap interval over the
+    ``n`` pairs of sequences (``ratio_low``, ``ratio_high``).
     """
     xs = sample_tokens(n, length, 8, seed=seed)
     other = sample_tokens(n, length, 8, seed=seed + 1)
     dev = max(float(np.abs(np.linalg.norm(xs, axis=-1) - 1).max()), float(np.abs(xs[..., -1] - 0.5).max()))
-    flips = flips_versus_eps_x(ElmanRNN(9, width, seed=seed), xs, other, [eps_small, eps_large]).mean(axis=1)
+    model = ElmanRNN(9, width, seed=seed)
+    # per pair of sequences (n, 2): the ratio's bootstrap resamples the pairs
+    per = np.array([flips_versus_eps_x(model, xs[i:i + 1], other[i:i + 1], [eps_small, eps_large]).mean(axis=1)
+                    for i in range(n)])
+    flips = per.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    boot = per[idx, 1].mean(axis=1) / np.maximum(per[idx, 0].mean(axis=1), 1e-12)
     return {"norm_deviation": dev, "flips_small": float(flips[0]), "flips_large": float(flips[1]),
-            "eps_small": eps_small, "eps_large": eps_large}
+            "eps_small": eps_small, "eps_large": eps_large, "ratio": float(flips[1] / max(flips[0], 1e-12)),
+            "ratio_low": float(np.quantile(boot, 0.05)), "ratio_high": float(np.quantile(boot, 0.95))}
 
 
 def measure_theory_scales(length: int, width: int, *, eps: float = 0.1, cfg: ExperimentConfig = BOOK_TASK) -> dict:
@@ -329,36 +381,3 @@ def measure_theory_scales(length: int, width: int, *, eps: float = 0.1, cfg: Exp
     return {"lambda_theory": lam_t, "eta_theory": eta_t, "lambda_practical": cfg.output_scale,
             "eta_practical": cfg.step_size, "log10_lambda_gap": math.log10(cfg.output_scale / lam_t),
             "log10_eta_gap": math.log10(cfg.step_size / eta_t), "eps": eps}
-
-
-def measure_headline(summary: dict, method: str = "sgd_w", target: float | None = None) -> dict:
-    """The numbers of the ledger's "polynomial in L" row, from chapter 5's headline (issue 13).
-
-    Args:
-        summary: :func:`rnnlib.headline_stats.headline_summary` of the chapter's results,
-            ``{method: {target: NStarSummary}}`` (chapter 5's :class:`HeadlineStudy` holds it as
-            ``study.summary``).
-        method: the method the row is about (the paper's: SGD on ``W``).
-        target: the target error (default: the middle one of the summary's targets).
-
-    Returns:
-        ``target``; per length ``lengths``, ``n_star``, ``low``, ``high`` (NaN outside the grid) and
-        ``status``; ``n_inside`` (lengths with ``N*`` inside the grid); the power-law ``exponent``
-        with its bootstrap interval; ``power_rms`` and ``exp_rms``; ``growth``, the chapter's verdict
-        (:func:`rnnlib.headline_stats.growth_verdict`); and ``min_lengths``, the rule's minimum.
-    """
-    if not isinstance(summary, dict) or method not in summary:
-        raise ValueError(f"summary must be a headline summary holding method {method!r}, got "
-                         f"{sorted(summary) if isinstance(summary, dict) else type(summary).__name__}")
-    targets = sorted(summary[method])
-    target = targets[len(targets) // 2] if target is None else float(target)
-    if target not in summary[method]:
-        raise ValueError(f"target must be one of {targets}, got {target}")
-    s = summary[method][target]
-    return {"target": float(target), "lengths": [int(L) for L in s.lengths],
-            "n_star": [float(v) for v in s.n_star], "low": [float(v) for v in s.low],
-            "high": [float(v) for v in s.high], "status": list(s.status),
-            "n_inside": sum(st == "inside" for st in s.status), "exponent": float(s.exponent),
-            "exponent_low": float(s.exponent_low), "exponent_high": float(s.exponent_high),
-            "power_rms": float(s.power_rms), "exp_rms": float(s.exp_rms), "growth": s.verdict,
-            "min_lengths": int(THRESHOLDS["min_lengths"])}

@@ -2,7 +2,9 @@
 
 :func:`ledger_markdown` and :func:`ledger_html` render the rows of :func:`rnnlib.ledger.evaluate`
 (myst-nb renders Markdown outputs as CommonMark, which has no tables, so the chapter shows the
-HTML).  :func:`theory_calculator` gives the parameters Theorem 1 prescribes for a chosen
+HTML: a compact table with coloured verdict badges and a dropdown of details per row);
+:func:`thresholds_html` lists every threshold with its reason.  :func:`theory_calculator` gives the
+parameters Theorem 1 prescribes for a chosen
 ``phi, eps, L, d, m`` beside the practical ones that train (the book task of :mod:`rnnlib.tasks`);
 :func:`theory_table_markdown`, :func:`theory_table_html` and :func:`theory_calculator_html` (the live
 widget's callback) show them.
@@ -17,11 +19,14 @@ from typing import Sequence
 from . import theory
 from ._checks import check_float, check_int
 from .experiment import ExperimentConfig
+from .headline_stats import THRESHOLDS as HEADLINE_THRESHOLDS
 from .ledger import Row
+from .ledger_rules import HEADLINE_REASONS, THRESHOLD_REASONS, THRESHOLDS, TONES
 from .smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smooth_function
 from .tasks import BOOK_TASK
 
-__all__ = ["ledger_markdown", "ledger_html", "link_html", "theory_calculator", "theory_table_markdown",
+__all__ = ["ledger_markdown", "ledger_html", "ledger_css", "thresholds_html", "link_html",
+           "theory_calculator", "theory_table_markdown",
            "theory_table_html", "theory_calculator_html"]
 
 
@@ -29,15 +34,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def ledger_markdown(rows: Sequence[Row]) -> str:
-    """The ledger as a Markdown table: claim, experiment, chapter, measured figure, verdict and reason."""
-    lines = ["| | Claim | Experiment | Chapter | Measured | Verdict |", "|---|---|---|---|---|---|"]
-    for k, r in enumerate(rows, 1):
+def _rows(rows) -> list:
+    rows = list(rows)
+    for r in rows:
         if not isinstance(r, Row):
             raise TypeError(f"rows must hold Row objects, got {type(r).__name__}")
-        tag = "" if r.claim.kind == "claim" else " *(limitation)*"
-        lines.append(f"| {k} | {_cell(r.claim.claim)}{tag} | {_cell(r.claim.experiment)} | {r.claim.chapter} | "
-                     f"{_cell(r.figure)} | **{r.verdict}**: {_cell(r.reason)} |")
+    return rows
+
+
+def ledger_markdown(rows: Sequence[Row]) -> str:
+    """The ledger as a Markdown table: claim, measured figure with its interval, verdict, chapter."""
+    lines = ["| | Claim | Measured [interval] | Verdict | Chapter |", "|---|---|---|---|---|"]
+    for k, r in enumerate(_rows(rows), 1):
+        tag = "" if r.claim.kind == "claim" else f" *({r.claim.kind})*"
+        lines.append(f"| {k} | {_cell(r.claim.claim)}{tag} | {_cell(r.figure)} | **{r.verdict}** | {r.claim.chapter} |")
     return "\n".join(lines)
 
 
@@ -105,20 +115,75 @@ def link_html(markdown_link: str) -> str:
     return f'<a href="{html.escape(m.group(2))}">{html.escape(m.group(1))}</a>'
 
 
+# Badge colours per tone (rnnlib.ledger_rules.TONES), light and dark theme: each pair has a contrast
+# ratio above 7 (text on badge), so the badges read in both of the book's modes.
+_TONE_COLOURS = {"good": (("#d3f0d9", "#0f4d1f"), ("#1f5130", "#d9f7e1")),
+                 "mixed": (("#fdefc4", "#5c4300"), ("#5a4708", "#fff1c7")),
+                 "bad": (("#f9d5d8", "#6e1019"), ("#62212a", "#ffdfe2")),
+                 "neutral": (("#e3e5e8", "#2c3036"), ("#3a3f47", "#eceef1")),
+                 "construction": (("#d8e6f8", "#163a6b"), ("#1f3c63", "#dde9fa"))}
+
+
+def ledger_css() -> str:
+    """The ``<style>`` of :func:`ledger_html`: a fixed-layout table that wraps at page width, and the
+    verdict badges in the light and the dark theme (``html[data-theme=dark]``)."""
+    rules = ["table.ledger{width:100%;table-layout:fixed;border-collapse:collapse;margin:1em 0}",
+             "table.ledger th,table.ledger td{vertical-align:top;padding:.35em .5em;overflow-wrap:anywhere;"
+             "text-align:left}",
+             "table.ledger thead th,table.ledger tr.ledger-details td{border-bottom:1px solid rgba(128,128,128,.35)}",
+             "table.ledger tr.ledger-details td{padding-top:0}table.ledger td.n{white-space:nowrap}",
+             "table.ledger col.n{width:2.6em}table.ledger col.fig{width:30%}table.ledger col.v{width:9.5em}"
+             "table.ledger col.ch{width:6.5em}",
+             "table.ledger details{font-size:.88em}table.ledger summary{cursor:pointer;opacity:.8}",
+             ".ledger-badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;"
+             "font-weight:600;line-height:1.35}"]
+    for tone, ((bg, fg), (dbg, dfg)) in _TONE_COLOURS.items():
+        rules.append(f".ledger-{tone}{{background:{bg};color:{fg}}}")
+        rules.append(f'html[data-theme="dark"] .ledger-{tone}{{background:{dbg};color:{dfg}}}')
+    return "<style>" + "".join(rules) + "</style>"
+
+
+def _threshold_items(r: Row) -> list:
+    items = [f"{k} = {THRESHOLDS[k]:g}: {THRESHOLD_REASONS[k]}" for k in r.claim.thresholds]
+    if r.claim.rule in ("length", "comparison"):
+        items += [f"chapter 5's {k} = {HEADLINE_THRESHOLDS[k]:g}: {HEADLINE_REASONS[k]}"
+                  for k in (("fit_ratio", "min_lengths") if r.claim.rule == "length" else ("sample_ratio",))]
+    return items
+
+
 def ledger_html(rows: Sequence[Row]) -> str:
-    """The ledger as an HTML table (same columns as :func:`ledger_markdown`)."""
-    out = ['<table class="ledger">', "<thead><tr><th></th><th>Claim</th><th>Experiment</th><th>Chapter</th>"
-           "<th>Measured</th><th>Verdict</th></tr></thead>", "<tbody>"]
-    for k, r in enumerate(rows, 1):
-        if not isinstance(r, Row):
-            raise TypeError(f"rows must hold Row objects, got {type(r).__name__}")
-        tag = "" if r.claim.kind == "claim" else " <i>(limitation)</i>"
-        out.append(f"<tr><td>{k}</td><td>{html.escape(r.claim.claim)}{tag}</td>"
-                   f"<td>{html.escape(r.claim.experiment)}</td><td>{link_html(r.claim.chapter)}</td>"
-                   f"<td>{html.escape(r.figure)}</td><td><b>{html.escape(r.verdict)}</b>: "
-                   f"{html.escape(r.reason)}</td></tr>")
+    """The ledger as a compact HTML table: claim, the headline figure with its interval, a verdict badge
+    coloured by verdict (:data:`rnnlib.ledger_rules.TONES`), a link to the chapter; below each row, across
+    the table, a ``<details>`` dropdown with what is measured, the full numbers, the reason and the
+    thresholds (the book's PDF opens every dropdown before printing)."""
+    out = [ledger_css(), '<table class="ledger">',
+           '<colgroup><col class="n"><col class="claim"><col class="fig"><col class="v"><col class="ch"></colgroup>',
+           "<thead><tr><th></th><th>Claim</th><th>Measured [interval]</th><th>Verdict</th><th>Chapter</th></tr>"
+           "</thead>", "<tbody>"]
+    for k, r in enumerate(_rows(rows), 1):
+        tag = "" if r.claim.kind == "claim" else f" <i>({html.escape(r.claim.kind)})</i>"
+        tone = TONES.get(r.verdict, "neutral")
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in _threshold_items(r))
+        details = (f"<details><summary>details</summary><p><b>Measured:</b> {html.escape(r.claim.experiment)}. "
+                   f"{html.escape(r.details)}</p><p><b>Why this verdict:</b> {html.escape(r.reason)}.</p>"
+                   + (f"<p><b>Thresholds</b> (fixed before the measurement):</p><ul>{items}</ul>" if items else "")
+                   + "</details>")
+        out.append(f'<tr class="ledger-row" data-tone="{tone}"><td class="n">{k}</td>'
+                   f"<td>{html.escape(r.claim.claim)}{tag}</td><td>{html.escape(r.figure)}</td>"
+                   f'<td><span class="ledger-badge ledger-{tone}">{html.escape(r.verdict)}</span></td>'
+                   f"<td>{link_html(r.claim.chapter)}</td></tr>")
+        out.append(f'<tr class="ledger-details"><td></td><td colspan="4">{details}</td></tr>')
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def thresholds_html() -> str:
+    """Every threshold of the ledger's rules with its value and reason (:data:`rnnlib.ledger_rules.THRESHOLDS`
+    and chapter 5's :data:`rnnlib.headline_stats.THRESHOLDS`), as an HTML list."""
+    items = [f"<li><code>{k}</code> = {v:g}: {html.escape(THRESHOLD_REASONS[k])}</li>" for k, v in THRESHOLDS.items()]
+    items += [f"<li><code>{k}</code> = {v:g} (chapter 5): {html.escape(HEADLINE_REASONS[k])}</li>"
+              for k, v in HEADLINE_THRESHOLDS.items() if k in HEADLINE_REASONS]
+    return "<ul class=\"ledger-thresholds\">" + "".join(items) + "</ul>"
 
 
 def theory_table_html(entries: Sequence[dict]) -> str:

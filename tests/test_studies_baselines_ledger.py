@@ -79,22 +79,31 @@ def test_ntk_cost_kind_round_trip(tmp_path):
         bstudy.NtkCostStudy(bstudy.NtkCost(cost.cost.config, {**cost.cost.values, "peak_rss_mb": 4096.0})).check()
 
 
-def test_ledger_reads_cached_results(cache, comparison):
-    designs = {"length": tasks.length_design(fast=True), "width": tasks.width_design(fast=True),
-                   "baselines": tasks.baselines_design(fast=True), "sgd": tasks.sgd_design(fast=True),
-                   "interference": tasks.interference_design(fast=True)}
-    result = lstudy.ledger_study(**designs, m_init=128, l_forward=20)
+def test_ledger_reads_cached_results(cache):
+    designs = {"headline": tasks.headline_design(fast=True), "width": tasks.width_design(fast=True),
+               "sgd": tasks.sgd_design(fast=True), "interference": tasks.interference_design(fast=True)}
+    sizes = dict(m_init=64, l_forward=20, l_long=60, long_widths=(32, 64), long_seeds=4, pseudo_seeds=2,
+                 coherence_seeds=2, n_boot=50)
+    result = lstudy.ledger_study(**designs, **sizes)
     result.check()
     values = glue_values(result, {"fig-result": plot_ledger_result(result)})
-    assert {"n_star_exponent", "lengths_sweep", "m_sweep", "growth_nstar", "growth_zhang", "l_forward"} <= set(values)
-    # a second study computes nothing: every run and probe is in the cache
+    assert {"h_lengths", "h_target", "threshold_flip_ratio_min", "verdict_length", "long_drift", "n_measured",
+            "count_supported", "n_borderline", "h_log10_T"} <= set(values)
+    assert values["n_measured"] + values["n_construction"] == values["n_rows"] == len(lstudy.ledger.CLAIMS)
+    # the length and comparison rows read chapter 5's headline study, not a design of their own
+    assert result.measured["length"]["lengths"] == list(designs["headline"].lengths)
+    # a second study computes nothing: every run, the headline's points and every probe are in the cache
     probes = [lstudy.LedgerProbeConfig("measure_additivity")]
     assert engine.is_cached(probes) == [True]
-    again = lstudy.ledger_study(**designs, m_init=128, l_forward=20)
+    again = lstudy.ledger_study(**designs, **sizes)
+    assert again.headline.n_cached == again.headline.n_runs
     assert [r.verdict for r in again.rows] == [r.verdict for r in result.rows]
-    bounds = {k: list(v)[::-1] for k, v in result.bounds.items()}
-    with pytest.raises(AssertionError, match="grow by more decades"):
-        dataclasses.replace(result, bounds=bounds).check()
+    # the check fails on a ledger whose lazy row claims more than its pseudo row
+    rows = [dataclasses.replace(r, verdict=lstudy.ledger.SUPPORTED) if r.claim.key == "lazy" else r
+            for r in result.rows]
+    pseudo = [dataclasses.replace(r, verdict=lstudy.ledger.PARTLY) if r.claim.key == "pseudo" else r for r in rows]
+    with pytest.raises(AssertionError, match="lazy"):
+        dataclasses.replace(result, rows=pseudo).check()
 
 
 def test_ledger_probe_refuses_unknown_probe_and_bad_payload():

@@ -65,7 +65,29 @@ def plot_result(lengths, n_star, fit: PowerLawFit, *, bounds: Mapping[str, Seque
 
 
 def plot_ledger_result(study):
-    """Chapter 8's result in one figure: :func:`plot_result` of a :class:`rnnlib.studies.ledger.LedgerStudy`
-    (its length row: ``N*`` per ``L``, the power law, the prior bounds on the same networks)."""
+    """Chapter 8's result in one figure, from a :class:`rnnlib.studies.ledger.LedgerStudy`: ``log10 N*`` of
+    SGD on W per ``L`` on chapter 5's headline with its bootstrap interval (an open triangle at the
+    largest ``N`` where the target is not reached inside the grid), beside ``log10`` of the samples the
+    prior bounds require for the same error (chapter 5's ``prior``)."""
     d = study.figure_data()
-    return plot_result(d["lengths"], d["n_star"], d["fit"], bounds=d["bounds"], target=d["target"], width=d["width"])
+    L = np.asarray(d["lengths"], dtype=np.float64)
+    ns, lo, hi = (np.asarray(d[k], dtype=np.float64) for k in ("n_star", "low", "high"))
+    inside = np.array([s == "inside" for s in d["status"]])
+    above = np.array([s == "above grid" for s in d["status"]])
+    fig, ax = new_figure(1, 1, width=7.0, height=4.4)
+    if inside.any():
+        y = np.log10(ns[inside])
+        ax.errorbar(L[inside], y, yerr=[y - np.log10(lo[inside]), np.log10(hi[inside]) - y], fmt="ko-", lw=2,
+                    capsize=4, label="SGD on W: N* [90% bootstrap]")
+    if above.any():
+        ax.plot(L[above], np.full(above.sum(), np.log10(d["n_max"])), "k^", mfc="none", ms=9,
+                label=f"SGD on W: target not reached by N = {d['n_max']:,}")
+    markers = iter("sD^vo")
+    for label, values in d["prior"].items():
+        ax.plot(L, np.asarray(values, dtype=np.float64), marker=next(markers, "o"), ls="--", label=label)
+    ax.set_xlabel("sequence length L")
+    ax.set_ylabel("$\\log_{10}$ samples")
+    ax.set_title(f"samples to reach test error {d['target']:g}: SGD on W (m = {d['width']}) beside what prior "
+                 "bounds require", fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
