@@ -168,14 +168,14 @@ def plot_method_comparison(comparison):
             ax.fill_between(N, low, high, color=color, alpha=0.12)
             if m == "ntk_ridge" and len(N) and N[-1] < h.design.n_grid[-1]:
                 ax.annotate("NTK stops\n(N L budget)", (N[-1], mean[-1]), fontsize=7, color=color,
-                            xytext=(4, -14), textcoords="offset points")
+                            xytext=(4, 8), textcoords="offset points")
         for t in comparison.targets:
             ax.axhline(t, color="0.6", lw=0.7, ls="--")
         ax.set_xscale("log")
         ax.set_ylim(0, 1.3)
         ax.set_xlabel("training samples N")
         ax.set_title(f"headline task, L = {L}", fontsize=9)
-    axes[0].set_ylabel("standardized test error (1 = predicting the mean)")
+    axes[0].set_ylabel("standardized test error")
     axes[0].legend(fontsize=7, loc="lower left")
     ax = axes[-1]
     for m in ("sgd_w", "linear_ridge"):
