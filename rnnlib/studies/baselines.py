@@ -131,6 +131,11 @@ class MethodComparison:
                and r.point.config.length == length and r.point.config.n_train == stop]
         return float(np.mean(cpu)) if cpu else math.nan
 
+    def step_constants(self) -> dict:
+        """``{(method, L): c}``: the step constant each SGD method trains with in chapter 5's runs."""
+        return {(p.method, p.config.length): p.config.lr_scale for p in self.headline.design.points(("sgd_w", "sgd_wa"))
+                if p.config.length in self.lengths}
+
     def ntk_point(self) -> dict:
         """The arguments of :func:`ntk_cost` at the largest NTK point of the second length shown."""
         d, L = self.headline.design, self.lengths[-1]
@@ -183,6 +188,7 @@ class MethodComparison:
                     if m != "sgd_w":
                         out[f"ch7-vs-{m}-{i}-L{j}"] = self.verdict(m, t, L)
         out.update({f"ch7-target{i}": t for i, t in enumerate(self.targets, 1)})
+        out.update({f"ch7-c-{m}-L{1 + self.lengths.index(L)}": c for (m, L), c in self.step_constants().items()})
         n_next, cpu_next, mb_next = self.ntk_next(L2)
         out.update({"ch7-ntk-stop": h.ntk_stop(L2), "ch7-ntk-stop-cpu": self.ntk_cpu(L2), "ch7-ntk-next": n_next,
                     "ch7-ntk-next-cpu": cpu_next, "ch7-ntk-next-mb": mb_next})
@@ -343,11 +349,12 @@ class LambdaSweep:
 def lambda_study(headline, lambdas: Sequence[float], widths: Sequence[int], step_constant: float | None = None, *,
                  executor=None, cache_dir=None) -> LambdaSweep:
     """SGD on W at each width and output scale on chapter 5's task, at its shortest length and second
-    ``N``, seed 0, with the step constant ``c = step_constant`` (``None``: chapter 5's)."""
+    ``N``, seed 0, with one step constant ``c = step_constant`` at every ``lambda`` (``None``: the book's,
+    ``design.base.lr_scale``; a step constant chosen by validation is chosen at the book's ``lambda`` only)."""
     h = _study_type(headline)
     L, N = h.lengths[0], h.design.n_grid[1]
     base = sgd_configs(h, L, [N], h.design.seeds[:1])[0]
-    step_constant = base.lr_scale if step_constant is None else step_constant
+    step_constant = h.design.base.lr_scale if step_constant is None else step_constant
     cfgs = [base.replace(width=m, output_scale=lam, lr_scale=step_constant) for m in widths for lam in lambdas]
     runs = sweep(cfgs, cache_dir=cache_dir, executor=executor, progress=False, desc="lambda")
     arr = lambda f: np.array([f(r) for r in runs]).reshape(len(widths), len(lambdas))
