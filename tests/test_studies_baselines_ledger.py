@@ -75,7 +75,9 @@ def test_outside_eps_lambda_on_the_headline_task(cache, headline):
     out.check()
     assert list(out.errors) == ["additive", "non-additive", "exactly-one", "parity-2", "parity-3"]  # k < L = 4
     values = glue_values(out)
-    assert values["ch7-out-L"] == 4 and values["ch7-target-err"] == 0.85
+    assert values["ch7-out-L"] == 4 and values["ch7-target-err"] == 0.85 and values["ch7-out-c"] == 2.0
+    # one step constant for every target: here chapter 5's (untuned), so the additive target is its run
+    np.testing.assert_allclose(out.errors["additive"], headline.curves("sgd_w").values[0, :, 0], rtol=1e-5)
     eps = bstudy.eps_study(headline, [0.03, 0.1, 0.3, 1.0])
     eps.check()
     # eps_x = 1 is chapter 5's value: the same task, so SGD at eps 1 matches chapter 5's runs at L = 4, N = 1000

@@ -13,7 +13,8 @@ so the comparison reads chapter 5's cached runs and the other sections run on th
 
 * :func:`headline_comparison` -> :class:`MethodComparison` (no new run: the five methods of chapter 5,
   their ``N*`` verdicts, the old ``sin 3z`` task as the contrast, where the NTK stops and its cost);
-* :func:`outside_study` -> :class:`Outside` (the kind ``outside`` at the shortest length);
+* :func:`outside_study` -> :class:`Outside` (the kind ``outside`` at the shortest length, one step
+  constant for every target);
 * :func:`eps_study` -> :class:`EpsSweep`; :func:`lambda_study` -> :class:`LambdaSweep` (SGD runs);
 * :func:`ntk_cost` -> :class:`NtkCostStudy` (a timing in a fresh process, the cached kind ``ntk_cost``).
 
@@ -210,6 +211,7 @@ class Outside:
     target_error: float
     length: int
     width: int
+    step_constant: float = 2.0
 
     @property
     def needed(self) -> dict:
@@ -234,7 +236,7 @@ class Outside:
 
     def numbers(self) -> dict:
         out = {"ch7-target-err": self.target_error, "ch7-out-L": self.length, "ch7-out-learned": self.learned(),
-               "ch7-out-N": self.n_grid[-1]}
+               "ch7-out-N": self.n_grid[-1], "ch7-out-c": self.step_constant}
         for t, n in self.needed.items():
             key = t.replace("-", "")
             out[f"ch7-out-{key}"] = self.errors[t][-1]
@@ -242,23 +244,23 @@ class Outside:
         return out
 
 
-def outside_study(headline, *, executor=None, cache_dir=None) -> Outside:
-    """SGD on W against the targets outside the class at chapter 5's shortest length (seed 0, every
-    ``N`` run there), on the same tokens, network and steps; parities of ``k`` signs for ``k < L``.
-    The additive target is chapter 5's own run, read from the headline; the others are the cached
-    kind ``outside`` (one ensemble per ``N``). The target error is chapter 5's middle target."""
+def outside_study(headline, step_constant: float | None = None, *, executor=None, cache_dir=None) -> Outside:
+    """SGD on W against the additive target and the targets outside the class at chapter 5's shortest
+    length (seed 0, every ``N`` run there), on the same tokens and network, with the same steps and one
+    step constant ``c = step_constant`` for every target (``None``: the book's, ``design.base.lr_scale``:
+    a step constant chosen by validation is chosen for the headline target only); parities of ``k``
+    signs for ``k < L``. One cached ``outside`` ensemble per ``N``; the target error is chapter 5's
+    middle target."""
     h = _study_type(headline)
     L, seed = h.lengths[0], h.design.seeds[0]
+    c = h.design.base.lr_scale if step_constant is None else float(step_constant)
     n_grid = h.ran("sgd_w", L)
-    targets = ("non-additive", "exactly-one") + tuple(f"parity-{k}" for k in (2, 3, 5) if k < L)
-    runs = run_many([OutsideConfig(c, targets) for c in sgd_configs(h, L, n_grid, [seed])], cache_dir=cache_dir,
-                    executor=executor, progress=False, desc="outside the class")
-    curves = h.curves("sgd_w")
-    additive = curves.values[list(curves.groups).index(L), :, list(curves.seeds).index(seed)]
-    errors = {"additive": np.array([additive[list(curves.x).index(N)] for N in n_grid])}
-    errors.update({t: np.array([r.results[k].test_mse for r in runs]) for k, t in enumerate(targets)})
-    target = list(h.summary["sgd_w"])[1]
-    return Outside(tuple(n_grid), errors, float(target), int(L), int(h.design.widths[L]))
+    targets = ("additive", "non-additive", "exactly-one") + tuple(f"parity-{k}" for k in (2, 3, 5) if k < L)
+    cfgs = [cfg.replace(lr_scale=c) for cfg in sgd_configs(h, L, n_grid, [seed])]
+    runs = run_many([OutsideConfig(cfg, targets) for cfg in cfgs], cache_dir=cache_dir, executor=executor,
+                    progress=False, desc="outside the class")
+    errors = {t: np.array([r.results[k].test_mse for r in runs]) for k, t in enumerate(targets)}
+    return Outside(tuple(n_grid), errors, float(list(h.summary["sgd_w"])[1]), int(L), int(h.design.widths[L]), c)
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,6 +343,7 @@ class LambdaSweep:
         out = {"ch7-lam-N": self.n_train, "ch7-lam-L": self.length, "ch7-lam-c": self.step_constant,
                "ch7-lam-slope": np.mean(self.disp_slopes)}
         out.update({f"ch7-lam-m{a}": m for a, m in enumerate(self.widths)})
+        out.update({f"ch7-lam-v{b}": lam for b, lam in enumerate(self.lambdas)})
         for name, arr in (("test", self.test), ("init", self.init), ("flips", self.flips)):
             out.update({f"ch7-lam-{name}-{a}{b}": arr[a, b] for a in range(arr.shape[0]) for b in range(arr.shape[1])})
         return out
