@@ -12,7 +12,9 @@ The concept class of the theorem is additive over tokens: each output is a sum o
                    coin): any ``k - 1`` of the tokens carry no information about the label.
 ``additive``       the class itself (:class:`~rnnlib.concept.AdditiveConcept`), for comparison.
 
-All targets read the same raw tokens as the rest of the book (:func:`rnnlib.sample_tokens`), so the
+The additive and non-additive targets follow the config's ``direction`` (chapter 5's headline takes
+directions orthogonal to the constant coordinate, so an even ``phi`` has no linear part). All targets
+read the same raw tokens as the rest of the book (:func:`rnnlib.sample_tokens`), so the
 inputs, the RNN and the training are those of chapter 5; only the labels change. Every target has
 the interface of :class:`~rnnlib.concept.AdditiveConcept` that training needs: ``target(x_star)`` gives
 ``(n, L, 1)`` values at the labelled (last) position, ``.labelled`` is the mask, ``labels_for(x_star,
@@ -27,8 +29,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ._checks import as_array, check_finite_tree, check_float, check_int
+from ._checks import as_array, check_choice, check_finite_tree, check_float, check_int
 from .concept import AdditiveConcept
+from .linear_share import DIRECTIONS
 from .experiment import ExperimentConfig, ExperimentResult, sgd_options, standardize_labels, derive_seed, initial_model
 from .smooth import smooth_function
 from .stats import samples_needed  # noqa: F401  (N* by the book's one rule; a public name of this module)
@@ -82,10 +85,13 @@ class _LastPositionTarget:
 class NonAdditiveConcept(_LastPositionTarget):
     """``Phi((1 / sqrt(L - 1)) sum_{i=2}^{L} <w_i, x*_i>)`` with unit ``w_i`` (one smooth function of a sum)."""
 
-    def __init__(self, length: int, token_dim: int, phi="sin(3z)", seed: int = 0):
+    def __init__(self, length: int, token_dim: int, phi="sin(3z)", seed: int = 0, direction: str = "sphere"):
         super().__init__(length, token_dim, seed)
         self.phi = smooth_function(phi)
-        self.w = self._unit_directions(self.length - 1, balanced=False)
+        # like the additive concept's directions: orthogonal to the constant coordinate, an even phi
+        # of the sum has no linear part (chapter 5's headline task)
+        check_choice("direction", direction, DIRECTIONS)
+        self.w = self._unit_directions(self.length - 1, balanced=direction == "orthogonal_to_constant")
 
     def value(self, x_star) -> np.ndarray:
         z = np.einsum("nit,it->n", x_star, self.w) / np.sqrt(self.length - 1)
@@ -140,9 +146,10 @@ def make_target(name: str, cfg: ExperimentConfig):
     seed = derive_seed(cfg.seed if cfg.concept_seed is None else cfg.concept_seed, "concept")
     if name == "additive":
         return AdditiveConcept(cfg.length, cfg.token_dim, cfg.hidden, 1, phi=cfg.phi, labels="last",
-                               include_current=cfg.include_current, seed=seed)
+                               include_current=cfg.include_current, seed=seed, direction=cfg.direction,
+                               center=cfg.center)
     if name == "non-additive":
-        return NonAdditiveConcept(cfg.length, cfg.token_dim, cfg.phi, seed=seed)
+        return NonAdditiveConcept(cfg.length, cfg.token_dim, cfg.phi, seed=seed, direction=cfg.direction)
     if name == "exactly-one":
         return ExactlyOneConcept(cfg.length, cfg.token_dim, seed=seed)
     if name.startswith("parity-") and name[7:].isdigit():

@@ -21,8 +21,8 @@ design                      chapter      what it runs
 :func:`complexity_design`   5            test error versus the target's ``phi``
 :func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
 :func:`interference_design` 6 (and 8)    one pair's target changed, retrained
-:func:`baselines_design`    7 (and 8)    SGD on W against the baselines on the book's task
-:func:`headline_design`     5 (and 8)    ``N*(L)`` of five methods on a target with no linear part
+:func:`baselines_design`    8            SGD on W against random features on the ``sin 3z`` task
+:func:`headline_design`     5, 7 (8)     ``N*(L)`` of five methods on a target with no linear part
 ==========================  ===========  ============================================================
 """
 from __future__ import annotations
@@ -274,10 +274,11 @@ def interference_design(fast: bool | None = None) -> InterferenceDesign:
 
 @dataclass(frozen=True, eq=False)
 class BaselinesDesign:
-    """Chapter 7's comparison: SGD on ``W`` and the baselines on the book's task and data.
+    """SGD on ``W`` and the baselines on the book's earlier ``sin 3z`` task and data, at one length.
 
-    The runs are chapter 5's at one of its lengths (same step size, budget and averaging), so
-    every method sees the same task, the same data and the same test set.
+    Chapter 7 no longer reads these runs: its comparison of methods reads chapter 5's headline
+    (:func:`headline_design`, issue 13). Chapter 8's ledger still reads them for its
+    random-features row (:func:`rnnlib.ledger_measures.measure_random_features`).
     """
 
     base: ExperimentConfig
@@ -298,7 +299,7 @@ class BaselinesDesign:
 
 
 def baselines_design(fast: bool | None = None) -> BaselinesDesign:
-    """Chapter 7's :class:`BaselinesDesign` (the ledger's random-features row reads the same runs)."""
+    """The :class:`BaselinesDesign` of chapter 8's random-features row (chapter 7 reads :func:`headline_design`)."""
     f = _fast(fast)
     main = length_design(f)
     return BaselinesDesign(main.base.replace(length=main.lengths[1]), (100, 300, 1000) if f else (300, 1000, 3000),

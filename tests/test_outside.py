@@ -71,3 +71,19 @@ def test_measure_outside_and_averaging():
     # the additive target trained inside the ensemble equals run_experiment, averaging included
     solo = run_outside(cfg, ["additive"])[0]
     assert solo.test_mse == pytest.approx(res.test_mse, rel=1e-5)
+
+
+def test_targets_follow_the_configs_direction():
+    """On chapter 5's headline task (directions orthogonal to the constant coordinate, centred) the
+    additive target of run_outside is the task's own concept and the non-additive one has no
+    component along the constant coordinate."""
+    cfg = rnnlib.ExperimentConfig(length=5, width=16, n_train=40, n_test=30, phi="z^2", include_current=False,
+                                  direction="orthogonal_to_constant", center=True, epochs=1)
+    data = rnnlib.make_dataset(cfg)
+    additive = make_target("additive", cfg)
+    np.testing.assert_allclose(additive(data.x_star_test), data.concept(data.x_star_test))
+    na = make_target("non-additive", cfg)
+    assert np.all(na.w[:, -1] == 0) and np.allclose(np.linalg.norm(na.w, axis=1), 1)
+    assert not np.all(make_target("non-additive", cfg.replace(direction="sphere")).w[:, -1] == 0)
+    with pytest.raises(ValueError, match="direction"):
+        NonAdditiveConcept(5, 8, "z^2", direction="diagonal")

@@ -2,17 +2,21 @@
 sizes, in a private cache: their checks hold, a second call reads everything from the cache (the
 ledger re-measures nothing), damaged payloads are refused and a check fails on wrong data."""
 import dataclasses
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 
 from rnnlib import engine, tasks
 from rnnlib.glue import glue_values
+from rnnlib.headline import HeadlineDesign, headline_base
 from rnnlib.plots import baselines as bplots
 from rnnlib.plots.generalization import plot_ledger_result
 from rnnlib.studies import baselines as bstudy
 from rnnlib.studies import ledger as lstudy
+from rnnlib.studies.generalization import headline_study
 
 torch.set_num_threads(1)
 
@@ -27,44 +31,77 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def design():
-    return tasks.baselines_design(fast=True)
+def headline(cache):
+    """Chapter 5's study at small sizes (the fast design's two shortest lengths), in the module's cache."""
+    d = HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6), n_grid=(100, 300, 1000), seeds=(0, 1),
+                       widths={4: 32, 6: 32}, steps_at_10=300, ntk_max=1000)
+    return headline_study(d, n_boot=50)
 
 
 @pytest.fixture(scope="module")
-def comparison(cache, design):
-    return bstudy.comparison_study(design)
+def comparison(headline):
+    return bstudy.headline_comparison(headline)
 
 
-def test_comparison_checks_table_and_glue(comparison):
+def test_comparison_reads_chapter_5_checks_table_and_glue(comparison, headline):
     comparison.check()
-    values = glue_values(comparison, {"fig": bplots.plot_comparison(comparison)})
-    assert {"ch7-verdict-ntk_ridge", "ch7-even-linear_ridge-1", "ch7-sgd-wab", "ch7-N2"} <= set(values)
-    assert values["ch7-verdict-random_features"].endswith("SGD on W")
-    assert "<table" in comparison.table_html() and "<table" in comparison.even_table_html()
+    values = glue_values(comparison, {"fig": bplots.plot_method_comparison(comparison)})
+    assert {"ch7-vs-sgd_wa-2-L1", "ch7-nstar-ntk_ridge-1-L2", "ch7-fewer", "ch7-summary", "ch7-sin-ridge",
+            "ch7-ntk-next-cpu"} <= set(values)
+    assert all(isinstance(v, (int, float, str)) for v in values.values() if not hasattr(v, "savefig"))
+    assert values["ch7-share-orth-square"] < 1e-9 < values["ch7-share-sin3z"]
+    assert values["ch7-vs-linear_ridge-1-L1"] in ("not reached in the grid", "undetermined")
+    table = comparison.table()
+    assert len(table.splitlines()) == 2 + 5 * 3 and "NTK budget" in table  # 5 methods x 3 targets; the NTK's stop
+    # the NTK stops at L2 (N L <= 1000): the next grid point is predicted, not run
+    n_next, cpu, mb = comparison.ntk_next(6)
+    assert n_next == 300 and cpu > 0 and mb == pytest.approx(8e-6 * 300 ** 2)
+    assert comparison.ntk_point() == {"n": 100, "length": 6, "width": 32, "n_test": 400}
+    assert engine.is_cached(headline.design.points()) == [True] * len(headline.design.points())
 
 
-def test_comparison_check_fails_when_sgd_does_not_improve(comparison):
-    errors = dict(comparison.errors, sgd_w=comparison.errors["sgd_w"][::-1].copy())
-    with pytest.raises(AssertionError, match="SGD on W should improve"):
-        dataclasses.replace(comparison, errors=errors).check()
+def test_comparison_check_fails_when_linear_ridge_fits_the_old_task_badly(comparison, headline):
+    bad = tuple(dataclasses.replace(r, test_mse=0.95) if r.point.method == "linear_ridge" else r
+                for r in headline.contrasts["sin3z"])
+    broken = dataclasses.replace(headline, contrasts={**headline.contrasts, "sin3z": bad})
+    with pytest.raises(AssertionError, match="linear ridge should solve the old sin"):
+        bstudy.headline_comparison(broken).check()
+    with pytest.raises(TypeError, match="HeadlineStudy"):
+        bstudy.headline_comparison(tasks.headline_design(fast=True))
 
 
-def test_outside_eps_lambda(cache, design):
-    out = bstudy.outside_study(design, 0.5)
+def test_outside_eps_lambda_on_the_headline_task(cache, headline):
+    out = bstudy.outside_study(headline)
     out.check()
-    assert glue_values(out)["ch7-need-parity2"].startswith("more than")
-    eps = bstudy.eps_study(design, [0.03, 0.1, 0.3, 1.0])
+    assert list(out.errors) == ["additive", "non-additive", "exactly-one", "parity-2", "parity-3"]  # k < L = 4
+    values = glue_values(out)
+    assert values["ch7-out-L"] == 4 and values["ch7-target-err"] == 0.85 and values["ch7-out-c"] == 2.0
+    # one step constant for every target: here chapter 5's (untuned), so the additive target is its run
+    np.testing.assert_allclose(out.errors["additive"], headline.curves("sgd_w").values[0, :, 0], rtol=1e-5)
+    eps = bstudy.eps_study(headline, [0.03, 0.1, 0.3, 1.0])
     eps.check()
-    lam = bstudy.lambda_study(design, [1.0, 0.3, 0.1], [32, 128], 1.0)
+    # eps_x = 1 is chapter 5's value: the same task, so SGD at eps 1 matches chapter 5's runs at L = 4, N = 1000
+    assert eps.sgd[-1] == pytest.approx(headline.curves("sgd_w").values[0, -1], abs=1e-9)
+    lam = bstudy.lambda_study(headline, [1.0, 0.3, 0.1], [16, 32])
     lam.check()
-    assert glue_values(lam)["ch7-lam-c"] == 1.0
-    for fig in (bplots.plot_outside_study(out, width=64, length=10), bplots.plot_eps_study(eps),
-                bplots.plot_lambda_study(lam)):
+    assert glue_values(lam)["ch7-lam-c"] == headline.design.base.lr_scale
+    for fig in (bplots.plot_outside_study(out), bplots.plot_eps_study(eps), bplots.plot_lambda_study(lam)):
         assert fig.axes
-    flat = dataclasses.replace(lam, flips=np.ones_like(lam.flips))
     with pytest.raises(AssertionError, match="flip more"):
-        flat.check()
+        dataclasses.replace(lam, flips=np.ones_like(lam.flips)).check()
+    with pytest.raises(AssertionError, match="should learn far worse"):
+        dataclasses.replace(eps, sgd=eps.sgd[::-1].copy()).check()
+    with pytest.raises(AssertionError, match="additive target should be learned"):
+        dataclasses.replace(out, errors={**out.errors, "additive": np.ones(3)}).check()
+    with pytest.raises(ValueError, match="eps_grid"):
+        bstudy.eps_study(headline, [1.0, 0.1])
+
+
+def test_chapter_7_has_at_most_80_lines_of_code():
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "chapters" / "07_baselines_and_limits.ipynb",
+                       as_version=4)
+    lines = sum(len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code")
+    assert lines <= 80, f"chapter 7 holds {lines} lines of code"
 
 
 def test_ntk_cost_kind_round_trip(tmp_path):

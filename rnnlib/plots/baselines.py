@@ -1,4 +1,5 @@
-"""Figures of chapter 7, baselines and limits.
+"""Figures of chapter 7, baselines and limits: the comparison of methods on chapter 5's headline task,
+targets outside the class, and the sweeps of the input scale ``eps_x`` and the output scale ``lambda``.
 
 Paper: Allen-Zhu & Li (2019), Theorem 1 and section 3 (recalled): other methods beside SGD on ``W``, and
 targets outside the additive class; the paper itself has no experiments."""
@@ -8,12 +9,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..headline import METHOD_LABELS
 from .style import color_for_width, new_figure
 
 __all__ = [
     "BASELINE_LABELS",
     "plot_baselines",
-    "plot_comparison",
+    "plot_method_comparison",
     "plot_eps_study",
     "plot_eps_sweep",
     "plot_lambda_study",
@@ -150,14 +152,52 @@ def plot_lambda_sweep(lambdas: Sequence[float], widths: Sequence[int], test: np.
 
 # -- the chapter's figures from its studies (rnnlib.studies.baselines) ---------------------------
 
-def plot_comparison(study):
-    """:func:`plot_baselines` of a :class:`rnnlib.studies.baselines.Comparison`."""
-    b = study.design.base
-    return plot_baselines(study.design.n_grid, study.errors, title=f"L = {b.length}, m = {b.width}, Phi = {b.phi}")
+_HEADLINE_STYLE = {"sgd_w": ("k", "o", "-"), "sgd_wa": ("C2", "D", "-"), "linear_ridge": ("C4", "x", ":"),
+                   "random_features": ("C0", "s", "--"), "ntk_ridge": ("C1", "^", "--")}
 
 
-def plot_outside_study(study, *, width: int, length: int):
+def plot_method_comparison(comparison):
+    """Test error against ``N`` of every method at each length of a
+    :class:`rnnlib.studies.baselines.MethodComparison` (mean over seeds, band = range; dashed: the
+    target errors; the NTK's curve ends where its budget stops it), and a last panel with the old
+    ``sin 3z`` task, where linear ridge wins."""
+    h = comparison.headline
+    fig, axes = new_figure(len(comparison.lengths) + 1, 1, width=3.6, height=3.5)
+    for ax, L in zip(axes, comparison.lengths):
+        for m, (color, marker, ls) in _HEADLINE_STYLE.items():
+            N, mean, low, high = comparison.errors(m, L)
+            ax.plot(N, mean, marker=marker, ls=ls, color=color, ms=4, label=METHOD_LABELS[m])
+            ax.fill_between(N, low, high, color=color, alpha=0.12)
+            if m == "ntk_ridge" and len(N) and N[-1] < h.design.n_grid[-1]:
+                ax.annotate("NTK stops\n(N L budget)", (N[-1], mean[-1]), fontsize=7, color=color,
+                            xytext=(4, 8), textcoords="offset points")
+        for t in comparison.targets:
+            ax.axhline(t, color="0.6", lw=0.7, ls="--")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.3)
+        ax.set_xlabel("training samples N")
+        ax.set_title(f"headline task, L = {L}", fontsize=9)
+    axes[0].set_ylabel("standardized test error")
+    axes[0].legend(fontsize=7, loc="lower left")
+    ax = axes[-1]
+    for m in ("sgd_w", "linear_ridge"):
+        c = h.curves(m, "sin3z")
+        color, marker, ls = _HEADLINE_STYLE[m]
+        v = c.values[0]
+        ax.plot(c.x, v.mean(axis=1), marker=marker, ls=ls, color=color, ms=4, label=METHOD_LABELS[m])
+        ax.fill_between(c.x, v.min(axis=1), v.max(axis=1), color=color, alpha=0.12)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.3)
+    ax.set_xlabel("training samples N")
+    ax.set_title(f"old task sin(3z), L = {int(h.curves('sgd_w', 'sin3z').groups[0])}", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_outside_study(study, *, width: int | None = None, length: int | None = None):
     """:func:`plot_outside` of a :class:`rnnlib.studies.baselines.Outside` (one seed)."""
+    width = study.width if width is None else width
+    length = study.length if length is None else length
     return plot_outside(study.n_grid, {t: v[:, None] for t, v in study.errors.items()}, target=study.target_error,
                         title=f"SGD on W, L = {length}, m = {width}: inside and outside the class")
 
