@@ -9,6 +9,8 @@ norm-based bounds grow like ``||W||^L`` (paper digest sections 4 and 6; issue 13
 :class:`HeadlineStudy`: the results, ``N*`` per method and target with bootstrap intervals and
 growth-law verdicts (:mod:`rnnlib.headline_stats`), the linear share of every smooth function
 (:mod:`rnnlib.linear_share`), and the samples each prior bound requires for the same error.
+It also holds the choice of SGD's step constant by validation (:mod:`rnnlib.headline_probes`), the
+width study (:mod:`rnnlib.headline_width`) and the per-token errors of the trained runs.
 ``numbers()`` gives what the chapter glues, ``check()`` its qualitative checks.
 """
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 from ..bounds import evaluate_bounds
 from ..engine import is_cached, run_many
 from ..headline import METHOD_LABELS, HeadlineDesign, headline_contrasts
-from ..headline_stats import THRESHOLDS, comparison_verdict, excess_rate, headline_summary, method_curves
+from ..headline_stats import THRESHOLDS, comparison_verdict, excess_rate, headline_summary, method_curves, token_profile
+from ..headline_width import WIDTH_THRESHOLDS, WidthSummary, width_summary
 from ..linear_share import linear_share_table
 from ..rnn import ElmanRNN
 from ..smooth import SMOOTH_FUNCTIONS
@@ -64,6 +67,29 @@ class HeadlineStudy:
     seconds: float
     n_cached: int
     n_runs: int
+    #: :class:`~rnnlib.headline_probes.TuningResult` s (the step constant chosen per SGD method and length).
+    tuning: tuple = ()
+    #: :class:`~rnnlib.headline_width.WidthSummary` of the width study (``None`` without one).
+    width: WidthSummary | None = None
+    #: the width study's :class:`~rnnlib.headline.PointResult` s.
+    width_results: tuple = ()
+
+    def width_summary(self) -> dict:
+        """The width study as plain data (the ledger reads it): ``length``, ``widths`` ``[k]``, ``n_values``
+        ``[n]``, ``errors`` and ``sems`` ``[k][n]`` (mean test error over seeds and its standard error),
+        ``n_seeds`` ``[k][n]``, ``n_star`` ``{target: [k]}`` (NaN: not inside the grid), ``n_star_interval``
+        ``{target: [(lo, hi)] * k}``, ``status`` ``{target: [k]}``, ``slope`` ``{target: (b, lo, hi)}`` of
+        ``N* ~ m^b``, ``verdict`` ``{target: str}`` and ``threshold``; ``{}`` without a width study."""
+        return {} if self.width is None else self.width.to_dict()
+
+    def chosen_c(self, method: str = "sgd_w") -> dict:
+        """``{L: c}`` the step constant ``method`` trains with at each length."""
+        return {L: self.design.lr_scales.get((method, L), self.design.base.lr_scale) for L in self.lengths}
+
+    def tokens(self, L: int, N: int | None = None, method: str = "sgd_w"):
+        """:func:`rnnlib.headline_stats.token_profile` at ``L`` and ``N`` (default: the largest run there)."""
+        N = self.ran(method, L)[-1] if N is None else N
+        return token_profile(self.results, method, L, N)
 
     @property
     def lengths(self) -> tuple:
@@ -170,6 +196,44 @@ class HeadlineStudy:
             out[f"share_{key_of(name)}"] = s["sphere"]
             out[f"share_orth_{key_of(name)}"] = s["orthogonal_to_constant"]
         out.update(self._contrast_numbers())
+        out.update(self._extra_numbers())
+        return out
+
+    def _extra_numbers(self) -> dict:
+        """The step constants, the width study and the per-token errors (issue 13)."""
+        d, out = self.design, {}
+        for m in ("sgd_w", "sgd_wa"):
+            c = self.chosen_c(m)
+            out[f"c_{m}"] = ", ".join(f"{v:g} (L = {L})" for L, v in c.items())
+            for j, L in enumerate(self.lengths[:2]):
+                out[f"c_{m}_L{j + 1}"] = c[L]
+        for r in self.tuning:
+            tag = f"{'sgd_w' if r.tuning.config.trained == 'W' else 'sgd_wa'}_L{r.tuning.config.length}"
+            out[f"tune_{tag}"] = ", ".join(f"{e:.2f}" if math.isfinite(e) else "diverged" for e in r.errors)
+        out.update(tune_grid=", ".join(f"{c:g}" for c in d.tune_grid) or "none", tune_n=d.tune_n,
+                   tune_lengths=", ".join(map(str, d.tune_lengths or self.lengths)) if d.tune_grid else "none")
+        if self.width is not None:
+            w = self.width
+            out.update(width_L=w.length, width_grid=", ".join(map(str, w.widths)),
+                       width_min_seeds=int(w.n_seeds.min()), width_slope_threshold=WIDTH_THRESHOLDS["slope"],
+                       width_min_widths=WIDTH_THRESHOLDS["min_widths"])
+            for i, t in enumerate(w.targets):
+                b, lo, hi = w.slope[t]
+                out.update({f"width_verdict_{i + 1}": w.verdict[t], f"width_slope_{i + 1}": b,
+                            f"width_slope_lo_{i + 1}": lo, f"width_slope_hi_{i + 1}": hi,
+                            f"width_nstar_{i + 1}": ", ".join(
+                                f"{v:,.0f}" if math.isfinite(v) else st for v, st in zip(w.n_star[t], w.status[t]))})
+            for k, m in enumerate(w.widths):
+                out[f"width_err_m{m}"] = float(w.errors[k, -1])
+        L = self.lengths[2]
+        prof = self.tokens(L)
+        k = max(1, min(3, len(prof.positions) // 3))
+        out.update(token_L=L, token_N=prof.n_train, token_k=k,
+                   token_first=f"{prof.positions[0]}-{prof.positions[k - 1]}",
+                   token_last=f"{prof.positions[-k]}-{prof.positions[-1]}",
+                   token_early=float(prof.mean[:k].mean()), token_late=float(prof.mean[-k:].mean()),
+                   min_seeds=min(int(np.isfinite(self.curves(m).values).sum(axis=2)[
+                       np.isfinite(self.curves(m).mean())].min()) for m in self.summary))
         return out
 
     def _contrast_numbers(self) -> dict:
@@ -228,22 +292,30 @@ def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_b
     """
     if not isinstance(design, HeadlineDesign):
         raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    start = time.perf_counter()
+    tune = design.tuning_points()  # first: the points train with the step constant it chooses
+    n_cached = int(sum(is_cached(tune, cache_dir)))
+    tuning = tuple(run_many(tune, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5 (c)"))
+    design = design.with_tuning(tuning) if tuning else design
     contrasts = headline_contrasts(design)
     main = design.points()
     extra = {k: v.points() for k, v in contrasts.items()}
     points = main + [p for pts in extra.values() for p in pts]
-    cached = is_cached(points, cache_dir)
-    start = time.perf_counter()
-    res = run_many(points, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")
+    wide = design.width_points()
+    unique = list(dict.fromkeys(points + wide))  # a width point equal to a headline point runs once
+    n_cached += int(sum(is_cached(unique, cache_dir)))
+    res = run_many(points + wide, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")
     seconds = time.perf_counter() - start
     out, k = {}, len(main)
     for name, pts in extra.items():
         out[name] = tuple(res[k:k + len(pts)])
         k += len(pts)
     results = tuple(res[:len(main)])
+    width_res = tuple(res[len(points):])
     shares = {name: {d: linear_share_table([name], token_dim=design.base.token_dim, direction=d)[name].share
                      for d in ("sphere", "orthogonal_to_constant")}
               for name in SMOOTH_FUNCTIONS}
     prior = _prior(design.lengths, design.widths[design.lengths[0]], design.base.token_dim, design.seeds, TARGETS[1])
+    width = width_summary(width_res, TARGETS, length=design.width_lengths[0], n_boot=n_boot) if wide else None
     return HeadlineStudy(design, results, out, headline_summary(results, TARGETS, n_boot=n_boot), shares, prior,
-                         seconds, int(sum(cached)), len(points))
+                         seconds, n_cached, len(unique) + len(tune), tuning, width, width_res)
