@@ -35,8 +35,9 @@ import numpy as np
 from ._checks import check_choice, check_int
 from .baselines import linear_ridge, ntk_ridge, random_features
 from .experiment import Dataset, ExperimentConfig, make_dataset, run_experiment
-from .headline_probes import StepTuning, token_errors
+from .headline_probes import StepTuning, point_work, seconds_per_work, token_errors
 from .linear_share import DIRECTIONS
+from .training import TrainingDiverged
 from .tasks import BOOK_TASK, steps_for_length, with_step_budget
 
 __all__ = ["METHODS", "METHOD_LABELS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
@@ -187,17 +188,24 @@ _RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk
 
 def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
     """Run one point: SGD through :func:`rnnlib.run_experiment`, a baseline of :mod:`rnnlib.baselines`
-    on :func:`rnnlib.make_dataset`'s data (or ``data``, for a baseline, when given)."""
+    on :func:`rnnlib.make_dataset`'s data (or ``data``, when given)."""
     if not isinstance(point, HeadlinePoint):
         raise TypeError(f"point must be a HeadlinePoint, got {type(point).__name__}")
     start, cpu = time.perf_counter(), time.process_time()
     cfg = point.experiment
     tokens = ()
     if point.method in ("sgd_w", "sgd_wa"):
-        res = run_experiment(cfg, keep_model=True)
+        data = make_dataset(cfg) if data is None else data  # once: the runs and the token probe share it
+        for halved in range(4):  # a run that diverges with the chosen c trains again with c / 2
+            try:
+                res = run_experiment(cfg.replace(lr_scale=cfg.lr_scale / 2 ** halved), keep_model=True, data=data)
+                break
+            except TrainingDiverged:
+                if halved == 3:
+                    raise
         train, test, floor, info = res.train_mse, res.test_mse, res.noise_floor, {"n_steps": res.n_steps,
-                                                                                 "lr": res.lr}
-        tokens = tuple(float(v) for v in token_errors(cfg, res.model, make_dataset(cfg)))
+                                                                                 "lr": res.lr, "halved": halved}
+        tokens = tuple(float(v) for v in token_errors(res.config, res.model, data))
     else:
         data = make_dataset(cfg) if data is None else data
         res = _RIDGE[point.method](cfg, data)
@@ -233,9 +241,9 @@ class HeadlineDesign:
             the largest ``N`` is above every target, smaller ``N`` cannot locate ``N*`` either.
         direction, center: the concept's options (see :class:`rnnlib.AdditiveConcept`).
         tune_grid: step constants ``c`` SGD's validation chooses from (:class:`rnnlib.headline_probes.StepTuning`,
-            at ``N = tune_n``, seed ``tune_seed``, per SGD method and length of ``tune_lengths``; a longer
-            length takes the ``c`` of the longest tuned one); empty: ``base.lr_scale`` everywhere.
-        lr_scales: ``{(method, L): c}`` chosen (:meth:`with_tuning`); the points train with it.
+            per SGD method, length of ``tune_lengths`` and ``N`` of ``tune_ns`` (default: the grid), at seed
+            ``tune_seed``); empty: ``base.lr_scale`` everywhere.
+        lr_scales: ``{(method, L, N): c}`` chosen (:meth:`with_tuning`); see :meth:`lr_scale`.
         width_grid, width_lengths: the width study (issue 13, item 7): SGD on ``W`` at these widths and
             lengths, on the whole grid and every seed.
     """
@@ -253,7 +261,7 @@ class HeadlineDesign:
     direction: str = "orthogonal_to_constant"
     center: bool = True
     tune_grid: tuple = ()
-    tune_n: int = 1000
+    tune_ns: tuple = ()
     tune_seed: int = 0
     tune_lengths: tuple = ()
     lr_scales: dict = field(default_factory=dict)
@@ -271,7 +279,7 @@ class HeadlineDesign:
             raise ValueError(f"widths must give a width for every length, missing {missing}")
         for m in self.methods:
             check_choice("methods", m, METHODS)
-        for name in ("width_grid", "width_lengths", "tune_lengths"):
+        for name in ("width_grid", "width_lengths", "tune_lengths", "tune_ns"):
             object.__setattr__(self, name, _as_tuple(name, getattr(self, name), 2) if getattr(self, name) else ())
         if set(self.width_lengths) - set(self.lengths) or set(self.tune_lengths) - set(self.lengths):
             raise ValueError(f"width_lengths and tune_lengths must be among lengths {self.lengths}, got "
@@ -291,26 +299,30 @@ class HeadlineDesign:
     def point(self, method: str, L: int, N: int, seed: int, width: int | None = None) -> HeadlinePoint:
         """One run of the design (``width``: the design's width at ``L`` unless given)."""
         cfg = self.base.replace(length=L, n_train=N, seed=seed, width=self.widths[L] if width is None else width,
-                                lr_scale=self.lr_scales.get((method, L), self.base.lr_scale))
+                                lr_scale=self.lr_scale(method, L, N))
         cfg = with_step_budget(cfg, steps_for_length(L, self.steps_at_10))
         return HeadlinePoint(cfg, method, self.direction, self.center)
 
+    def lr_scale(self, method: str, L: int, N: int) -> float:
+        """The ``c`` a run trains with: the one chosen at the longest tuned length ``<= L`` and the largest
+        tuned ``N <= N`` (the smallest tuned ``N`` below the tuned ones); ``base.lr_scale`` if none."""
+        Ls = [k[1] for k in self.lr_scales if k[0] == method and k[1] <= L]
+        if not Ls:
+            return self.base.lr_scale
+        Ns = sorted(k[2] for k in self.lr_scales if k[:2] == (method, max(Ls)))
+        return self.lr_scales[(method, max(Ls), max([n for n in Ns if n <= N] or Ns[:1]))]
+
     def tuning_points(self) -> list[StepTuning]:
-        """The choice of ``c`` per SGD method and tuned length (empty without ``tune_grid``)."""
-        if not self.tune_grid:
-            return []
-        c0, n, s = self.base.lr_scale, self.tune_n, self.tune_seed  # the key does not depend on the c chosen
-        return [StepTuning(self.point(m, L, n, s).experiment.replace(lr_scale=c0), self.tune_grid)
-                for m in self.methods if m in ("sgd_w", "sgd_wa") for L in self.tune_lengths or self.lengths]
+        """The choice of ``c`` per SGD method, tuned length and ``N`` (empty without ``tune_grid``)."""
+        c0, s = self.base.lr_scale, self.tune_seed  # the key does not depend on the c chosen
+        return [StepTuning(self.point(m, L, N, s).experiment.replace(lr_scale=c0), self.tune_grid)
+                for m in self.methods if m in ("sgd_w", "sgd_wa") and self.tune_grid
+                for L in self.tune_lengths or self.lengths for N in self.tune_ns or self.n_grid]
 
     def with_tuning(self, results) -> "HeadlineDesign":
-        """This design with the ``c`` each :class:`~rnnlib.headline_probes.TuningResult` chose; a length
-        not tuned takes the ``c`` of the longest tuned length below it."""
-        chosen = {("sgd_w" if r.tuning.config.trained == "W" else "sgd_wa", r.tuning.config.length): r.chosen
-                  for r in results}
-        below = lambda m, L: [k for (mm, k) in chosen if mm == m and k <= L]  # noqa: E731
-        return self.replace(lr_scales={(m, L): chosen[(m, max(below(m, L)))] for m in {k[0] for k in chosen}
-                                       for L in self.lengths if below(m, L)})
+        """This design with the ``c`` each :class:`~rnnlib.headline_probes.TuningResult` chose."""
+        return self.replace(lr_scales={("sgd_w" if r.tuning.config.trained == "W" else "sgd_wa",
+                                        r.tuning.config.length, r.tuning.config.n_train): r.chosen for r in results})
 
     def width_points(self) -> list[HeadlinePoint]:
         """The width study: SGD on ``W`` at every width, length of ``width_lengths``, ``N`` and seed."""
@@ -358,27 +370,6 @@ def headline_contrasts(design: HeadlineDesign) -> dict:
     """:func:`rnnlib.tasks.headline_contrasts` (written beside the book's other designs)."""
     from .tasks import headline_contrasts as contrasts
     return contrasts(design)
-
-
-def point_work(point: HeadlinePoint) -> float:
-    """The work of one point in the units of :meth:`HeadlineDesign.work`."""
-    c = point.config
-    if point.method in ("sgd_w", "sgd_wa"):
-        steps = c.epochs * math.ceil(c.n_train / c.batch_size)
-        return float(steps * c.batch_size * c.length * c.width ** 2)
-    if point.method == "ntk_ridge":
-        return float((c.n_train + c.n_test) * c.n_train * c.length ** 2 * c.width + c.n_train ** 3)
-    return 0.0
-
-
-def seconds_per_work(results) -> dict:
-    """``{method: median cpu seconds per unit of work}`` over measured :class:`PointResult` s."""
-    rates: dict = {}
-    for r in results:
-        w = point_work(r.point)
-        if w > 0 and "cpu_seconds" in r.info:
-            rates.setdefault(r.point.method, []).append(r.info["cpu_seconds"] / w)
-    return {m: float(np.median(v)) for m, v in rates.items()}
 
 
 def run_design(points, *, executor: Executor | None = None, progress: bool = False) -> list[PointResult]:

@@ -12,6 +12,9 @@ issue 13).
   (:mod:`rnnlib.ridge`): a held-out fifth of the training set scores every ``c`` of a grid after
   training on the other four fifths; a run that diverges scores infinity.  The headline then trains
   on all ``N`` with the chosen ``c``.
+
+:func:`point_work` and :func:`seconds_per_work` are the cost model of a headline point (re-exported by
+:mod:`rnnlib.headline`, whose ``HeadlineDesign.work`` sums them).
 """
 from __future__ import annotations
 
@@ -31,10 +34,11 @@ from .ridge import validation_split
 from .tokens import embed
 from .training import predict, standardized_mse, train_sgd
 
-__all__ = ["C_GRID", "token_errors", "token_positions", "validation_error", "StepTuning", "TuningResult"]
+__all__ = ["C_GRID", "token_errors", "token_positions", "validation_error", "StepTuning", "TuningResult",
+           "point_work", "seconds_per_work"]
 
-#: Step-size constants tried, a factor 2 apart from the book's ``c = 2`` (chapter 4) upwards to where the
-#: held-out error rose again in a pilot (:func:`rnnlib.tasks.headline_design`), and one below.
+#: Step-size constants tried, a factor 2 apart from one below the book's ``c = 2`` (chapter 4) upwards to
+#: where the held-out error rose again in a pilot (:func:`rnnlib.tasks.headline_design`).
 C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
@@ -44,7 +48,7 @@ def token_positions(cfg: ExperimentConfig) -> list[int]:
     return list(range(2, last + 1))
 
 
-def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 500) -> np.ndarray:
+def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 250) -> np.ndarray:
     """Per token position, the error of a trained model on the label change when that token is redrawn.
 
     Args:
@@ -177,3 +181,25 @@ class TuningResult:
 
 
 StepTuning.result_type = TuningResult
+
+
+def point_work(point) -> float:
+    """The work of one :class:`rnnlib.headline.HeadlinePoint` in the units of ``HeadlineDesign.work``:
+    SGD ``steps x batch x L x m^2``, the NTK ``(N + n_test) N L^2 m + N^3``, other ridge 0."""
+    c = point.config
+    if point.method in ("sgd_w", "sgd_wa"):
+        steps = c.epochs * math.ceil(c.n_train / c.batch_size)
+        return float(steps * c.batch_size * c.length * c.width ** 2)
+    if point.method == "ntk_ridge":
+        return float((c.n_train + c.n_test) * c.n_train * c.length ** 2 * c.width + c.n_train ** 3)
+    return 0.0
+
+
+def seconds_per_work(results) -> dict:
+    """``{method: median cpu seconds per unit of work}`` over measured :class:`rnnlib.headline.PointResult` s."""
+    rates: dict = {}
+    for r in results:
+        w = point_work(r.point)
+        if w > 0 and "cpu_seconds" in r.info:
+            rates.setdefault(r.point.method, []).append(r.info["cpu_seconds"] / w)
+    return {m: float(np.median(v)) for m, v in rates.items()}

@@ -312,24 +312,29 @@ def headline_design(fast: bool | None = None):
     without a linear part; :func:`rnnlib.headline.headline_base`), ``L`` in 5..80, one grid ``N`` in
     100..10,000, 3 seeds at every point, width 128 at every ``L`` (in the prototype of issue 13,
     width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at ``L <= 10`` scaled
-    with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: SGD on ``W`` stays at error 1
-    there, so smaller ``N`` cannot locate ``N*`` either, and one run costs about 15 s and 65 s of
-    CPU.  The NTK stops at ``N L <= 30,000``.
+    with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype (``c = 2``) SGD on
+    ``W`` stayed at error 1 there, so smaller ``N`` could not locate ``N*`` either, and one run costs
+    about 15 s and 65 s of CPU.  The NTK stops at ``N L <= 30,000``.
 
     SGD's step constant ``c`` (step ``c / (lambda^2 L m)``) is chosen by the ridge baselines'
-    validation protocol (:class:`rnnlib.headline_probes.StepTuning`): per SGD method and length, at
-    the grid's largest ``N`` and seed 0, from ``c`` in 1, 2, 4, ..., 32.  The grid was first 0.5..4
-    around the book's ``c = 2``; a pilot (``L = 5`` and ``10``, ``N = 10,000``) found the held-out error
-    still falling at ``c = 4`` (0.25 at ``c = 2``, 0.05 at 8, 0.04 at 16, 0.18 at 32, ``L = 5``), so the
-    grid was widened upwards until the error rose again.
+    validation protocol (:class:`rnnlib.headline_probes.StepTuning`) per SGD method, length and ``N``
+    of 100, 1000, 10,000 (300 and 3000 take the ``c`` of the ``N`` below), at seed 0 (every seed then
+    uses it), from ``c`` in 1, 2, 4, ..., 32
+    (:data:`rnnlib.headline_probes.C_GRID`); a run that diverges with it trains with ``c / 2``.  The
+    grid was first 0.5..4 around the book's ``c = 2``; a pilot of SGD on ``W`` at ``N = 10,000`` found
+    the held-out error still falling at 4 and widened it upwards until the error rose again: at
+    ``L = 5`` 0.25, 0.12, 0.05, 0.04, 0.18, 0.38 for ``c`` = 2, 4, 8, 16, 32, 64 (128 diverged); at
+    ``L = 10`` 0.88, 0.66, 0.38, 0.22, 0.19, 0.26.  One ``c`` per length chosen at ``N = 10,000`` was
+    not enough: it overfits at small ``N`` (``L = 5``, ``N = 100``, ``c = 16``: train 0.00, test 1.16)
+    and ``c = 32`` diverged at ``L = 10``, ``N = 1000`` for seed 1.
 
     Choices that keep chapter 5 within its budget (10 minutes cold on 2 cores; CPU seconds per run
     measured at ``L = 5``, ``N = 1000``, one thread: 0.28, 0.59, 1.6 and 6.0 at widths 32, 128, 256 and 512):
 
-    * ``c`` is tuned at ``L = 5`` and ``10`` only; longer lengths take the ``c`` of ``L = 10`` (one
-      tuning at ``L = 20`` costs 12 runs of about 4 s, at ``L = 80`` of about 65 s), and the
-      reference ``N`` stands for every ``N`` of the grid (tuning per point would cost about five
-      times the headline's SGD).
+    * ``c`` is tuned at ``L = 5`` and ``10`` only, at every other ``N`` of the grid (6 values x 3 ``N``
+      x 2 methods, on four fifths of the samples: about 48 s of CPU); longer lengths take the ``c`` of
+      ``L = 10`` at the same ``N`` (one tuning at ``L = 20`` costs 6 runs of about 4 s, at ``L = 80``
+      of about 65 s); seed 0 stands for every seed.
     * The width study runs at the shortest length only (``L = 5``; at ``L = 10`` width 512 costs
       about 12 s a run) at widths 32, 64, 128, 512 on the whole grid and 3 seeds (256 is left out:
       24 s of CPU for a point between two measured ones).
@@ -340,12 +345,13 @@ def headline_design(fast: bool | None = None):
     if _fast(fast):
         return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
                               seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000,
-                              tune_grid=C_GRID, tune_n=1000, tune_lengths=(4, 6),
+                              tune_grid=C_GRID, tune_lengths=(4, 6), tune_ns=(100, 1000),
                               width_grid=(8, 16, 32, 64), width_lengths=(4,))
     return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
                           seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
-                          ntk_max=30000, n_min={40: 10000, 80: 10000}, tune_grid=C_GRID, tune_n=10000,
-                          tune_lengths=(5, 10), width_grid=(32, 64, 128, 512), width_lengths=(5,))
+                          ntk_max=30000, n_min={40: 10000, 80: 10000}, tune_grid=C_GRID,
+                          tune_ns=(100, 1000, 10000), tune_lengths=(5, 10), width_grid=(32, 64, 128, 512),
+                          width_lengths=(5,))
 
 
 def headline_contrasts(design) -> dict:

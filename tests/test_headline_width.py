@@ -70,14 +70,17 @@ def _design(**kw):
 
 
 def test_design_tuning_and_width_points():
-    d = _design(tune_grid=(1.0, 2.0), tune_n=100, tune_lengths=(4, 6), width_grid=(8, 16), width_lengths=(4,))
+    d = _design(tune_grid=(1.0, 2.0), tune_lengths=(4, 6), width_grid=(8, 16), width_lengths=(4,))
     tune = d.tuning_points()
-    assert len(tune) == 4 and {t.config.trained for t in tune} == {"W", "WA"}
-    assert all(t.config.n_train == 100 and t.config.lr_scale == 2.0 for t in tune)
-    fake = [TuningResult(t, (0.5, 0.4), 2.0 if t.config.length == 4 else 1.0, 0.0) for t in tune]
+    assert len(tune) == 2 * 2 * 2 and {t.config.trained for t in tune} == {"W", "WA"}
+    assert {t.config.n_train for t in tune} == {50, 100} and {t.config.lr_scale for t in tune} == {2.0}
+    fake = [TuningResult(t, (0.5, 0.4), 2.0 if t.config.length == 4 else 1.0 if t.config.n_train == 50 else 2.0,
+                         0.0) for t in tune]
     tuned = d.with_tuning(fake)
-    assert tuned.lr_scales[("sgd_w", 4)] == 2.0 and tuned.lr_scales[("sgd_w", 8)] == 1.0  # L = 8 takes L = 6's c
-    assert {p.config.lr_scale for p in tuned.points(("sgd_w",)) if p.config.length == 8} == {1.0}
+    assert tuned.lr_scale("sgd_w", 4, 50) == 2.0 and tuned.lr_scale("sgd_w", 8, 50) == 1.0  # L = 8 takes L = 6's
+    assert tuned.lr_scale("sgd_w", 8, 100) == 2.0 and tuned.lr_scale("sgd_w", 6, 30) == 1.0  # N < grid: smallest
+    assert tuned.lr_scale("sgd_w", 6, 1000) == 2.0 and tuned.lr_scale("sgd_w", 3, 50) == d.base.lr_scale
+    assert {p.config.lr_scale for p in tuned.points(("sgd_w",)) if p.config.length == 8} == {1.0, 2.0}
     assert {p.config.lr_scale for p in tuned.points(("linear_ridge",))} == {2.0}
     assert [t.to_dict() for t in tuned.tuning_points()] == [t.to_dict() for t in tune]  # same cache keys
     wide = d.width_points()
@@ -139,3 +142,15 @@ def test_token_profile_means_over_seeds():
     assert p.sem[0] == pytest.approx(1 / math.sqrt(3)) and p.sem[1] == 0
     with pytest.raises(ValueError, match="per-token"):
         token_profile(res, "sgd_w", 5, 300)
+
+
+def test_a_diverging_sgd_point_trains_again_with_half_the_step_constant():
+    # width 16, L = 5: c = 32 diverges, c = 16 does not (so 64 runs after two halvings; 1e6 never runs)
+    cfg = _tiny(epochs=5, lr_scale=64.0)
+    r = run_point(HeadlinePoint(cfg, "sgd_w"))
+    assert r.info["halved"] == 2 and math.isfinite(r.test_mse)
+    assert r.point.config.lr_scale == 64.0  # the cache key keeps the chosen c
+    ref = run_point(HeadlinePoint(cfg.replace(lr_scale=16.0), "sgd_w"))
+    assert ref.info["halved"] == 0 and ref.test_mse == r.test_mse
+    with pytest.raises(ValueError, match="diverged"):
+        run_point(HeadlinePoint(cfg.replace(lr_scale=1e6), "sgd_w"))

@@ -19,7 +19,7 @@ def cache(tmp_path_factory):
 def study(cache):
     d = HeadlineDesign(headline_base(eps_x=1.0, n_test=200), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
                        seeds=(0, 1), widths={4: 24, 6: 24, 8: 24}, steps_at_10=250, ntk_max=1000,
-                       n_min={8: 1000}, tune_grid=(1.0, 4.0), tune_n=300, tune_lengths=(4,),
+                       n_min={8: 1000}, tune_grid=(1.0, 4.0), tune_lengths=(4,),
                        width_grid=(12, 24, 48), width_lengths=(4,))
     return headline_study(d, cache_dir=cache, n_boot=50)
 
@@ -68,11 +68,14 @@ def test_measure_headline(study):
 
 def test_tuning_width_and_tokens(study):
     n = study.numbers()
-    assert len(study.tuning) == 2 and {r.chosen for r in study.tuning} <= {1.0, 4.0}
+    assert len(study.tuning) == 2 * 3 and {r.chosen for r in study.tuning} <= {1.0, 4.0}
     c = study.chosen_c()
-    assert set(c) == {4, 6, 8} and c[6] == c[4] == n["c_sgd_w_L1"]  # untuned lengths take L = 4's c
-    assert all(p.point.config.lr_scale == c[p.point.config.length] for p in study.results
+    assert all(c[(6, N)] == c[(4, N)] == c[(8, N)] for N in (100, 300, 1000))  # untuned lengths take L = 4's c
+    assert n["c_sgd_w_L1"] == c[(4, 1000)] and n["c_sgd_w"].endswith("at L = 4")
+    assert all(p.point.config.lr_scale == c[(p.point.config.length, p.point.config.n_train)] for p in study.results
                if p.point.method == "sgd_w")
+    assert n["tune_sgd_w_1_L"] == 4 and len(n["tune_sgd_w_1"].split(", ")) == 2
+    assert 0 <= n["n_halved"] <= n["n_sgd_runs"]
     w = study.width_summary()
     assert w["widths"] == [12, 24, 48] and w["n_values"] == [100, 300, 1000]
     assert np.array(w["errors"]).shape == (3, 3) and np.array(w["sems"]).shape == (3, 3)
