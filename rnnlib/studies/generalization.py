@@ -227,7 +227,10 @@ class HeadlineStudy:
                        width_min_widths=WIDTH_THRESHOLDS["min_widths"])
             for i, t in enumerate(w.targets):
                 b, lo, hi = w.slope[t]
+                fit = (f"b = {b:.2f}, interval [{lo:.2f}, {hi:.2f}]" if all(map(math.isfinite, (b, lo, hi)))
+                       else "no fit: fewer than two widths locate it")
                 out.update({f"width_verdict_{i + 1}": w.verdict[t], f"width_slope_{i + 1}": b,
+                            f"width_fit_{i + 1}": fit,
                             f"width_slope_lo_{i + 1}": lo, f"width_slope_hi_{i + 1}": hi,
                             f"width_nstar_{i + 1}": ", ".join(
                                 f"{v:,.0f}" if math.isfinite(v) else st for v, st in zip(w.n_star[t], w.status[t]))})
