@@ -182,8 +182,10 @@ class HeadlineStudy:
             if self.ran(m, self.lengths[-1]):
                 out[f"err_{m}_last"] = self.error(m, self.lengths[-1])
         out["ntk_stop_L2"] = self.ntk_stop(L2)
-        missed = [str(L) for L in self.lengths if L not in self.reached("sgd_w", TARGETS[0])]
-        out["not_reached_sgd_w_1"] = ", ".join(missed) if missed else "none"
+        st = dict(zip(self.summary["sgd_w"][TARGETS[0]].lengths, self.summary["sgd_w"][TARGETS[0]].status))
+        for key, status in (("not_reached_sgd_w_1", "above grid"), ("below_sgd_w_1", "below grid")):
+            out[key] = ", ".join(str(L) for L in self.lengths if st[L] == status) or "none"
+        out["N_min"] = d.n_grid[0]
         s = self.summary["sgd_w"][TARGETS[1]]
         n_star = s.n_star[0] if s.status[0] == "inside" else math.nan
         need = min(float(v[0]) for v in self.prior.values())
