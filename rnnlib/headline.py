@@ -136,13 +136,15 @@ class PointResult:
     noise_floor: float
     seconds: float
     info: dict = field(default_factory=dict)
-    #: SGD only: per token position 2.. of the label, :func:`rnnlib.headline_probes.token_errors`.
+    #: SGD only: per token position 2.. of the label, :func:`rnnlib.headline_probes.token_errors` and the
+    #: mean square of the label's change (``token_scale``), which weights positions and seeds when pooled.
     token_mse: tuple = ()
+    token_scale: tuple = ()
 
     def to_dict(self) -> dict:
         return {"point": self.point.to_dict(), "train_mse": self.train_mse, "test_mse": self.test_mse,
                 "noise_floor": self.noise_floor, "seconds": self.seconds, "info": dict(self.info),
-                "token_mse": list(self.token_mse)}
+                "token_mse": list(self.token_mse), "token_scale": list(self.token_scale)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "PointResult":
@@ -166,8 +168,11 @@ class PointResult:
         if not isinstance(info, dict):
             raise TypeError(f"info must be a dict, got {type(info).__name__}")
         info = {str(k): v if isinstance(v, str) else _number(f"info[{k!r}]", v) for k, v in info.items()}
-        tok = tuple(_number(f"token_mse[{i}]", v) for i, v in enumerate(data.get("token_mse", ())))
-        return cls(HeadlinePoint(**p), info=info, token_mse=tok, **nums)
+        tok, sc = ([_number(f"{k}[{i}]", v) for i, v in enumerate(data.get(k, ()))]
+                   for k in ("token_mse", "token_scale"))
+        if len(sc) != len(tok):
+            raise ValueError(f"token_scale must have one entry per token_mse entry, got {len(sc)} and {len(tok)}")
+        return cls(HeadlinePoint(**p), info=info, token_mse=tuple(tok), token_scale=tuple(sc), **nums)
 
 
 HeadlinePoint.result_type = PointResult
@@ -193,7 +198,7 @@ def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
         raise TypeError(f"point must be a HeadlinePoint, got {type(point).__name__}")
     start, cpu = time.perf_counter(), time.process_time()
     cfg = point.experiment
-    tokens = ()
+    tokens = scales = ()
     if point.method in ("sgd_w", "sgd_wa"):
         data = make_dataset(cfg) if data is None else data  # once: the runs and the token probe share it
         for halved in range(4):  # a run that diverges with the chosen c trains again with c / 2
@@ -205,14 +210,15 @@ def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
                     raise
         train, test, floor, info = res.train_mse, res.test_mse, res.noise_floor, {"n_steps": res.n_steps,
                                                                                  "lr": res.lr, "halved": halved}
-        tokens = tuple(float(v) for v in token_errors(res.config, res.model, data))
+        tokens, scales = (tuple(map(float, a)) for a in token_errors(res.config, res.model, data, with_scale=True))
     else:
         data = make_dataset(cfg) if data is None else data
         res = _RIDGE[point.method](cfg, data)
         train, test, info = res.train_mse, res.test_mse, dict(res.info)
         floor = _noise_floor(data) if cfg.noise_std > 0 else 0.0
     info["cpu_seconds"] = time.process_time() - cpu  # the cost on a shared machine (wall time is not)
-    return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info, tokens)
+    return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info, tokens,
+                       scales)
 
 
 def _as_tuple(name, value, minimum=1):

@@ -48,7 +48,7 @@ def token_positions(cfg: ExperimentConfig) -> list[int]:
     return list(range(2, last + 1))
 
 
-def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 250) -> np.ndarray:
+def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 250, with_scale: bool = False):
     """Per token position, the error of a trained model on the label change when that token is redrawn.
 
     Args:
@@ -57,7 +57,10 @@ def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 
             permutation of the test set).
 
     Returns:
-        ``(k,)`` errors at the positions :func:`token_positions` (the label at the last position).
+        ``(k,)`` errors at the positions :func:`token_positions` (the label at the last position); with
+        ``with_scale``, also ``(k,)`` mean squares of the label's change.  A term with a small
+        coefficient has a small change, and its error alone is then noisy: pool several positions or
+        seeds as a ratio of sums (:func:`rnnlib.headline_stats.token_profile`).
     """
     if not isinstance(cfg, ExperimentConfig):
         raise TypeError(f"cfg must be an ExperimentConfig, got {type(cfg).__name__}")
@@ -74,7 +77,7 @@ def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 
         x = torch.as_tensor(np.asarray(embed(x_star, cfg.eps_x), dtype=dtype))[None]
         return predict(model.W[None], model.A[None], model.B[None], x, lab, cfg.output_scale)[0, :, -1]
 
-    errors = []
+    errors, scales = [], []
     with torch.no_grad(), fixed_threads(RUN_THREADS):
         f0 = out(xs).double()
         for i in token_positions(cfg):
@@ -82,8 +85,9 @@ def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 
             moved[:, i - 2] = other[:, i - 2]
             df = (f0 - out(moved).double()) * scale
             dy = torch.as_tensor(terms[:, i - 1, -1] - terms_o[:, i - 1, -1])
-            errors.append(float(((df - dy) ** 2).mean() / (dy ** 2).mean().clamp_min(1e-300)))
-    return np.array(errors)
+            scales.append(float((dy ** 2).mean()))
+            errors.append(float(((df - dy) ** 2).mean()) / max(scales[-1], 1e-300))
+    return (np.array(errors), np.array(scales)) if with_scale else np.array(errors)
 
 
 def validation_error(cfg: ExperimentConfig, data: Dataset | None = None) -> float:

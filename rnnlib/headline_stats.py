@@ -30,7 +30,7 @@ from .stats import fit_exponential, fit_power_law, samples_needed
 
 __all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
-           "token_profile"]
+           "token_profile", "jackknife_se"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -264,7 +264,9 @@ def n_star_rows(summary: dict, reference: str = "sgd_w") -> list[list[str]]:
 @dataclass(frozen=True)
 class TokenProfile:
     """Per token position ``i`` (paper numbering, 2 = first token), the error on that token's term of
-    the label: ``mean`` and ``sem`` over seeds, ``(k,)``; ``values`` ``(seeds, k)``."""
+    the label pooled over seeds as a ratio of sums (``sum err x scale / sum scale``: a seed whose term
+    is small weighs little), ``mean`` ``(k,)`` with its jackknife standard error over seeds ``sem``;
+    ``values`` and ``scales`` ``(seeds, k)``.  :meth:`pooled` pools a set of positions the same way."""
 
     method: str
     length: int
@@ -273,6 +275,15 @@ class TokenProfile:
     mean: np.ndarray
     sem: np.ndarray
     values: np.ndarray
+    scales: np.ndarray
+
+    def pooled(self, columns) -> tuple[np.ndarray, float]:
+        """``(per-seed-left-out ratios (seeds,), ratio)`` of the positions ``columns`` (indices)."""
+        num = (self.values * self.scales)[:, columns].sum(axis=1)
+        den = self.scales[:, columns].sum(axis=1)
+        loo = np.array([(num.sum() - num[s]) / (den.sum() - den[s]) for s in range(len(num))]) \
+            if len(num) > 1 else np.full(1, np.nan)
+        return loo, float(num.sum() / den.sum())
 
 
 def token_profile(results, method: str, length: int, n_train: int) -> TokenProfile:
@@ -282,6 +293,19 @@ def token_profile(results, method: str, length: int, n_train: int) -> TokenProfi
     if not rs:
         raise ValueError(f"results hold no per-token errors of {method!r} at L = {length}, N = {n_train}")
     v = np.array([r.token_mse for r in rs])
+    w = np.array([r.token_scale if r.token_scale else (1.0,) * len(r.token_mse) for r in rs])
     last = length if rs[0].point.config.include_current else length - 1
-    sem = v.std(axis=0, ddof=1) / math.sqrt(len(rs)) if len(rs) > 1 else np.full(v.shape[1], np.nan)
-    return TokenProfile(method, int(length), int(n_train), np.arange(2, last + 1), v.mean(axis=0), sem, v)
+    prof = TokenProfile(method, int(length), int(n_train), np.arange(2, last + 1), np.zeros(v.shape[1]),
+                        np.zeros(v.shape[1]), v, w)
+    for i in range(v.shape[1]):
+        loo, prof.mean[i] = prof.pooled([i])
+        prof.sem[i] = jackknife_se(loo)
+    return prof
+
+
+def jackknife_se(leave_one_out) -> float:
+    """Jackknife standard error from the ``S`` leave-one-out estimates (NaN for fewer than 2)."""
+    loo = np.asarray(leave_one_out, dtype=np.float64)
+    if loo.size < 2 or not np.isfinite(loo).all():
+        return math.nan
+    return float(math.sqrt((loo.size - 1) / loo.size * ((loo - loo.mean()) ** 2).sum()))

@@ -8,7 +8,7 @@ from rnnlib.engine import is_cached, run_many
 from rnnlib.experiment import initial_model, make_dataset, run_experiment
 from rnnlib.headline import HeadlineDesign, HeadlinePoint, PointResult, headline_base, run_point
 from rnnlib.headline_probes import C_GRID, StepTuning, TuningResult, token_errors, token_positions, validation_error
-from rnnlib.headline_stats import token_profile
+from rnnlib.headline_stats import jackknife_se, token_profile
 from rnnlib.headline_width import WIDTH_THRESHOLDS, width_summary, width_verdict
 
 
@@ -23,6 +23,8 @@ def test_token_errors_are_zero_for_the_concept_and_one_for_a_blind_model():
     assert token_positions(cfg) == [2, 3, 4, 5] and token_positions(cfg.replace(include_current=True))[-1] == 6
     model.B.zero_()  # a constant output ignores every token: error 1 on each term
     np.testing.assert_allclose(token_errors(cfg, model, data, n_probe=100), 1.0)
+    e, scale = token_errors(cfg, model, data, n_probe=100, with_scale=True)
+    assert scale.shape == (4,) and np.all(scale > 0)
     trained = run_experiment(cfg.replace(epochs=20), keep_model=True).model
     e = token_errors(cfg, trained, data, n_probe=100)
     assert e.shape == (4,) and np.all(np.isfinite(e)) and np.all(e >= 0)
@@ -33,9 +35,12 @@ def test_token_errors_are_zero_for_the_concept_and_one_for_a_blind_model():
 
 def test_sgd_points_carry_token_errors_and_round_trip():
     r = run_point(HeadlinePoint(_tiny(), "sgd_w"))
-    assert len(r.token_mse) == 3 and all(math.isfinite(v) for v in r.token_mse)
-    assert PointResult.from_dict(r.to_dict()).token_mse == r.token_mse
-    old = {k: v for k, v in r.to_dict().items() if k != "token_mse"}  # an entry without them still reads
+    assert len(r.token_mse) == len(r.token_scale) == 3 and all(math.isfinite(v) for v in r.token_mse)
+    back = PointResult.from_dict(r.to_dict())
+    assert back.token_mse == r.token_mse and back.token_scale == r.token_scale
+    with pytest.raises(ValueError, match="token_scale"):
+        PointResult.from_dict({**r.to_dict(), "token_scale": [1.0]})
+    old = {k: v for k, v in r.to_dict().items() if k not in ("token_mse", "token_scale")}  # still reads
     assert PointResult.from_dict(old).token_mse == ()
     with pytest.raises(ValueError, match="token_mse"):
         PointResult.from_dict({**r.to_dict(), "token_mse": [float("nan")]})
@@ -131,15 +136,19 @@ def test_width_verdict_thresholds():
     assert width_verdict(0.0, -0.1, 0.1, WIDTH_THRESHOLDS["min_widths"] - 1) == "undecided"
 
 
-def test_token_profile_means_over_seeds():
+def test_token_profile_pools_seeds_as_a_ratio_of_sums():
     res = []
-    for s in range(3):
+    for s, (err, scale) in enumerate((((1.0, 0.5, 0.2), (1.0, 1.0, 1.0)), ((3.0, 0.5, 0.2), (1.0, 1.0, 1.0)),
+                                      ((1000.0, 0.5, 0.2), (1e-6, 1.0, 1.0)))):  # seed 2: a tiny term at i = 2
         cfg = headline_base(length=5, n_train=100, seed=s)
-        res.append(PointResult(HeadlinePoint(cfg, "sgd_w"), 0.0, 0.5, 0.0, 0.0, {}, (1.0 + s, 0.5, 0.2)))
+        res.append(PointResult(HeadlinePoint(cfg, "sgd_w"), 0.0, 0.5, 0.0, 0.0, {}, err, scale))
     p = token_profile(res, "sgd_w", 5, 100)
     np.testing.assert_array_equal(p.positions, [2, 3, 4])
-    np.testing.assert_allclose(p.mean, [2.0, 0.5, 0.2])
-    assert p.sem[0] == pytest.approx(1 / math.sqrt(3)) and p.sem[1] == 0
+    np.testing.assert_allclose(p.mean, [(4.0 + 1e-3) / (2 + 1e-6), 0.5, 0.2])  # the tiny term hardly counts
+    assert p.sem[1] == pytest.approx(0.0) and p.sem[0] > 0
+    loo, both = p.pooled([0, 1])
+    assert both == pytest.approx((4.0 + 1e-3 + 1.5) / (5 + 1e-6)) and loo.shape == (3,)
+    assert math.isnan(jackknife_se([1.0])) and jackknife_se([1.0, 1.0, 1.0]) == 0.0
     with pytest.raises(ValueError, match="per-token"):
         token_profile(res, "sgd_w", 5, 300)
 

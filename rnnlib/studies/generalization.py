@@ -24,7 +24,8 @@ import numpy as np
 from ..bounds import evaluate_bounds
 from ..engine import is_cached, run_many
 from ..headline import METHOD_LABELS, HeadlineDesign, headline_contrasts
-from ..headline_stats import THRESHOLDS, comparison_verdict, excess_rate, headline_summary, method_curves, token_profile
+from ..headline_stats import (THRESHOLDS, comparison_verdict, excess_rate, headline_summary, jackknife_se,
+                              method_curves, token_profile)
 from ..headline_width import WIDTH_THRESHOLDS, WidthSummary, width_summary
 from ..linear_share import linear_share_table
 from ..rnn import ElmanRNN
@@ -244,8 +245,7 @@ class HeadlineStudy:
         out.update(token_L=L, token_N=prof.n_train, token_k=k,
                    token_first=f"{prof.positions[0]}-{prof.positions[k - 1]}",
                    token_last=f"{prof.positions[-k]}-{prof.positions[-1]}",
-                   token_early=float(prof.mean[:k].mean()), token_late=float(prof.mean[-k:].mean()),
-                   **_gap(prof.values[:, :k].mean(axis=1) - prof.values[:, -k:].mean(axis=1)),
+                   **_gap(prof.pooled(list(range(k))), prof.pooled(list(range(-k, 0)))),
                    min_seeds=min(int(np.isfinite(self.curves(m).values).sum(axis=2)[
                        np.isfinite(self.curves(m).mean())].min()) for m in self.summary))
         return out
@@ -288,16 +288,17 @@ class HeadlineStudy:
             "the current-token term should raise the error at one of the two shortest lengths at least"
 
 
-def _gap(diff) -> dict:
-    """Early-token minus late-token error over seeds, and its reading: "higher" or "lower" when the mean is
-    more than 2 standard errors from 0 (the rule, fixed before the numbers), else "about the same"."""
-    mean = float(np.mean(diff))
-    se = float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+def _gap(early, late) -> dict:
+    """The pooled error of the earliest and the latest tokens (:meth:`TokenProfile.pooled`), their
+    difference with its jackknife standard error over seeds, and its reading: "higher" or "lower" when
+    the difference is more than 2 standard errors from 0 (the rule, fixed before the numbers)."""
+    mean, se = early[1] - late[1], jackknife_se(early[0] - late[0])
     word = "higher" if mean > 2 * se else "lower" if mean < -2 * se else "about the same"
     says = {"higher": "the terms of the earliest tokens are learned worse than those of the latest",
             "lower": "the terms of the earliest tokens are learned better than those of the latest",
             "about the same": "the run resolves no difference between the earliest and the latest tokens"}[word]
-    return {"token_gap": mean, "token_gap_se": se, "token_reading": word, "token_says": says}
+    return {"token_early": early[1], "token_late": late[1], "token_gap": mean, "token_gap_se": se,
+            "token_reading": word, "token_says": says}
 
 
 def _prior(lengths, width: int, token_dim: int, seeds, error: float) -> dict:
