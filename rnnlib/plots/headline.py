@@ -224,8 +224,8 @@ def plot_width(study):
 
 def plot_tokens(study, N=None):
     """The error on each earlier token's term of the label (0: learned, 1: ignored) against the token's
-    distance from the label, SGD on ``W`` at the largest ``N`` run at every length (bars: standard
-    error over seeds)."""
+    distance from the label, SGD on ``W`` at the largest ``N`` run at every length, seeds pooled as a
+    ratio of sums (bars: jackknife standard error over seeds)."""
     fig, ax = new_figure(width=6.0, height=3.4)
     for L in study.lengths:
         p = study.tokens(L, N)
@@ -234,7 +234,7 @@ def plot_tokens(study, N=None):
                     label=f"L = {L} (N = {p.n_train:,})")
     ax.axhline(1.0, color="0.6", lw=0.7, ls="--")
     ax.set_xscale("log")
-    ax.set(xlabel="distance of the token from the label (L - i)", ylabel="error on the token's term",
-           ylim=(0, 1.6))
+    ax.set(xlabel="distance of the token from the label (L - i)", ylabel="error on the token's term")
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     return fig
