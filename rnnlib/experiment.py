@@ -229,7 +229,7 @@ def _measure(cfg: ExperimentConfig, prep: _Prepared, history, seconds: float,
 
 
 def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = False,
-                   progress: bool = False, callback=None) -> ExperimentResult:
+                   progress: bool = False, callback=None, data: Dataset | None = None) -> ExperimentResult:
     """Run one experiment: data, concept, RNN at init, SGD, measurements.
 
     Args:
@@ -239,6 +239,7 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
         callback: passed to :func:`rnnlib.train_sgd`, called as ``callback(epoch, model)``
             after every epoch (e.g. a :class:`rnnlib.PseudoNetworkTracker` built from
             :func:`initial_model` of the same config).
+        data: :func:`make_dataset` of ``cfg`` when the caller has drawn it already (default: drawn here).
 
     The run uses :data:`RUN_THREADS` torch threads (restored afterwards), so its numbers do not
     depend on the caller's thread count; a config beyond the machine's memory raises
@@ -253,7 +254,7 @@ def run_experiment(cfg: ExperimentConfig | None = None, *, keep_model: bool = Fa
     check_resources(cfg)  # before anything is allocated
     with fixed_threads(RUN_THREADS):
         start = time.perf_counter()
-        prep = _prepare(cfg)
+        prep = _prepare(cfg, data)
         history = train_sgd(prep.model, prep.data.x_train, prep.y_train, prep.data.labelled,
                             seed=derive_seed(cfg.seed, "sgd"), x_eval=prep.data.x_test, y_eval=prep.y_test,
                             progress=progress, callback=callback, **sgd_options(cfg))

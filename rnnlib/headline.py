@@ -5,27 +5,21 @@ The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test 
 length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``
 of directions ``w*`` orthogonal to the tokens' constant coordinate (``direction=
 "orthogonal_to_constant"``, :mod:`rnnlib.linear_share`), without the current-token term
-(``include_current=False``), each term centred.  Every method runs on the same data:
-
-===================  =====================================================================
-``sgd_w``            the paper: SGD on ``W`` only (:func:`rnnlib.run_experiment` itself)
-``sgd_wa``           SGD on ``W`` and ``A`` (Panigrahi & Goyal), same step size and budget
-``linear_ridge``     ridge on the raw tokens (:func:`rnnlib.baselines.linear_ridge`)
-``random_features``  ``B`` only, ridge on the initial hidden states
-``ntk_ridge``        kernel ridge with the ``W``-only tangent kernel at initialization
-===================  =====================================================================
+(``include_current=False``), each term centred.  Every method (:data:`METHODS`) runs on the same
+data: ``sgd_w`` (the paper: SGD on ``W`` only, :func:`rnnlib.run_experiment` itself), ``sgd_wa``
+(SGD on ``W`` and ``A``, Panigrahi & Goyal), ``linear_ridge`` (on the raw tokens),
+``random_features`` (``B`` only, ridge on the initial hidden states) and ``ntk_ridge`` (kernel ridge
+with the ``W``-only tangent kernel at initialization), from :mod:`rnnlib.baselines`.
 
 :class:`HeadlinePoint` (a frozen dataclass: an :class:`~rnnlib.experiment.ExperimentConfig`, the
 concept's ``direction`` and ``center``, and a method) is one run and a kind of the book's engine
 (:func:`rnnlib.engine.run_many` caches it); :func:`run_point` maps it to a :class:`PointResult`,
-whose ``from_dict`` validates a cached entry.  The concept options travel in the config
-(``ExperimentConfig.direction`` and ``.center``), so :func:`rnnlib.make_dataset` draws the data and
-SGD is :func:`rnnlib.run_experiment`, with no copy of either here.  :class:`HeadlineDesign` lists
-the points of the study (one geometric grid of
-``N`` shared by every ``L``, a width per ``L``, the SGD budget scaled with ``L``);
-:func:`run_design` runs them on any ``concurrent.futures.Executor`` without the cache;
-:func:`headline_contrasts` gives the contrasts chapter 5 sets beside the headline.  Statistics (``N*`` with
-bootstrap intervals, growth-law fits, the rate) are in :mod:`rnnlib.headline_stats`.
+whose ``from_dict`` validates a cached entry; SGD is :func:`rnnlib.run_experiment` itself.
+:class:`HeadlineDesign` lists the points (one geometric grid of ``N`` shared by every ``L``, a width
+per ``L``, the SGD budget scaled with ``L``, the step constant's tuning, the width study);
+:func:`run_design` runs them without the cache; :func:`headline_contrasts` gives the contrasts.
+Statistics are in :mod:`rnnlib.headline_stats`; the probes (per-token errors, the tuning of ``c``) in
+:mod:`rnnlib.headline_probes`.
 """
 from __future__ import annotations
 
@@ -41,7 +35,9 @@ import numpy as np
 from ._checks import check_choice, check_int
 from .baselines import linear_ridge, ntk_ridge, random_features
 from .experiment import Dataset, ExperimentConfig, make_dataset, run_experiment
+from .headline_probes import StepTuning, point_work, seconds_per_work, token_errors
 from .linear_share import DIRECTIONS
+from .training import TrainingDiverged
 from .tasks import BOOK_TASK, steps_for_length, with_step_budget
 
 __all__ = ["METHODS", "METHOD_LABELS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
@@ -140,10 +136,15 @@ class PointResult:
     noise_floor: float
     seconds: float
     info: dict = field(default_factory=dict)
+    #: SGD only: per token position 2.. of the label, :func:`rnnlib.headline_probes.token_errors` and the
+    #: mean square of the label's change (``token_scale``), which weights positions and seeds when pooled.
+    token_mse: tuple = ()
+    token_scale: tuple = ()
 
     def to_dict(self) -> dict:
         return {"point": self.point.to_dict(), "train_mse": self.train_mse, "test_mse": self.test_mse,
-                "noise_floor": self.noise_floor, "seconds": self.seconds, "info": dict(self.info)}
+                "noise_floor": self.noise_floor, "seconds": self.seconds, "info": dict(self.info),
+                "token_mse": list(self.token_mse), "token_scale": list(self.token_scale)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "PointResult":
@@ -167,7 +168,11 @@ class PointResult:
         if not isinstance(info, dict):
             raise TypeError(f"info must be a dict, got {type(info).__name__}")
         info = {str(k): v if isinstance(v, str) else _number(f"info[{k!r}]", v) for k, v in info.items()}
-        return cls(HeadlinePoint(**p), info=info, **nums)
+        tok, sc = ([_number(f"{k}[{i}]", v) for i, v in enumerate(data.get(k, ()))]
+                   for k in ("token_mse", "token_scale"))
+        if len(sc) != len(tok):
+            raise ValueError(f"token_scale must have one entry per token_mse entry, got {len(sc)} and {len(tok)}")
+        return cls(HeadlinePoint(**p), info=info, token_mse=tuple(tok), token_scale=tuple(sc), **nums)
 
 
 HeadlinePoint.result_type = PointResult
@@ -188,22 +193,32 @@ _RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk
 
 def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
     """Run one point: SGD through :func:`rnnlib.run_experiment`, a baseline of :mod:`rnnlib.baselines`
-    on :func:`rnnlib.make_dataset`'s data (or ``data``, for a baseline, when given)."""
+    on :func:`rnnlib.make_dataset`'s data (or ``data``, when given)."""
     if not isinstance(point, HeadlinePoint):
         raise TypeError(f"point must be a HeadlinePoint, got {type(point).__name__}")
     start, cpu = time.perf_counter(), time.process_time()
     cfg = point.experiment
+    tokens = scales = ()
     if point.method in ("sgd_w", "sgd_wa"):
-        res = run_experiment(cfg)
+        data = make_dataset(cfg) if data is None else data  # once: the runs and the token probe share it
+        for halved in range(4):  # a run that diverges with the chosen c trains again with c / 2
+            try:
+                res = run_experiment(cfg.replace(lr_scale=cfg.lr_scale / 2 ** halved), keep_model=True, data=data)
+                break
+            except TrainingDiverged:
+                if halved == 3:
+                    raise
         train, test, floor, info = res.train_mse, res.test_mse, res.noise_floor, {"n_steps": res.n_steps,
-                                                                                 "lr": res.lr}
+                                                                                 "lr": res.lr, "halved": halved}
+        tokens, scales = (tuple(map(float, a)) for a in token_errors(res.config, res.model, data, with_scale=True))
     else:
         data = make_dataset(cfg) if data is None else data
         res = _RIDGE[point.method](cfg, data)
         train, test, info = res.train_mse, res.test_mse, dict(res.info)
         floor = _noise_floor(data) if cfg.noise_std > 0 else 0.0
     info["cpu_seconds"] = time.process_time() - cpu  # the cost on a shared machine (wall time is not)
-    return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info)
+    return PointResult(point, float(train), float(test), float(floor), time.perf_counter() - start, info, tokens,
+                       scales)
 
 
 def _as_tuple(name, value, minimum=1):
@@ -231,6 +246,12 @@ class HeadlineDesign:
         n_min: ``{L: smallest N}`` run at that length (default: the whole grid); where the error at
             the largest ``N`` is above every target, smaller ``N`` cannot locate ``N*`` either.
         direction, center: the concept's options (see :class:`rnnlib.AdditiveConcept`).
+        tune_grid: step constants ``c`` SGD's validation chooses from (:class:`rnnlib.headline_probes.StepTuning`,
+            per SGD method, length of ``tune_lengths`` and ``N`` of ``tune_ns`` (default: the grid), at seed
+            ``tune_seed``); empty: ``base.lr_scale`` everywhere.
+        lr_scales: ``{(method, L, N): c}`` chosen (:meth:`with_tuning`); see :meth:`lr_scale`.
+        width_grid, width_lengths: the width study (issue 13, item 7): SGD on ``W`` at these widths and
+            lengths, on the whole grid and every seed.
     """
 
     base: ExperimentConfig
@@ -245,6 +266,13 @@ class HeadlineDesign:
     n_min: dict = field(default_factory=dict)
     direction: str = "orthogonal_to_constant"
     center: bool = True
+    tune_grid: tuple = ()
+    tune_ns: tuple = ()
+    tune_seed: int = 0
+    tune_lengths: tuple = ()
+    lr_scales: dict = field(default_factory=dict)
+    width_grid: tuple = ()
+    width_lengths: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "lengths", _as_tuple("lengths", self.lengths, 3))
@@ -257,6 +285,13 @@ class HeadlineDesign:
             raise ValueError(f"widths must give a width for every length, missing {missing}")
         for m in self.methods:
             check_choice("methods", m, METHODS)
+        for name in ("width_grid", "width_lengths", "tune_lengths", "tune_ns"):
+            object.__setattr__(self, name, _as_tuple(name, getattr(self, name), 2) if getattr(self, name) else ())
+        if set(self.width_lengths) - set(self.lengths) or set(self.tune_lengths) - set(self.lengths):
+            raise ValueError(f"width_lengths and tune_lengths must be among lengths {self.lengths}, got "
+                             f"{self.width_lengths} and {self.tune_lengths}")
+        if self.tune_grid:
+            StepTuning(self.base, self.tune_grid)  # validates the grid
 
     def _left_out(self, method, L, N) -> bool:
         return (N > self.n_max.get(L, math.inf) or N < self.n_min.get(L, 0)
@@ -264,17 +299,41 @@ class HeadlineDesign:
 
     def points(self, methods=None) -> list[HeadlinePoint]:
         """Every point, method outermost, then ``L``, ``N``, seed; NTK points above ``ntk_max`` left out."""
-        out = []
-        for method in self.methods if methods is None else methods:
-            for L in self.lengths:
-                for N in self.n_grid:
-                    if self._left_out(method, L, N):
-                        continue
-                    for s in self.seeds:
-                        cfg = self.base.replace(length=L, n_train=N, seed=s, width=self.widths[L])
-                        cfg = with_step_budget(cfg, steps_for_length(L, self.steps_at_10))
-                        out.append(HeadlinePoint(cfg, method, self.direction, self.center))
-        return out
+        return [self.point(method, L, N, s) for method in (self.methods if methods is None else methods)
+                for L in self.lengths for N in self.n_grid if not self._left_out(method, L, N) for s in self.seeds]
+
+    def point(self, method: str, L: int, N: int, seed: int, width: int | None = None) -> HeadlinePoint:
+        """One run of the design (``width``: the design's width at ``L`` unless given)."""
+        cfg = self.base.replace(length=L, n_train=N, seed=seed, width=self.widths[L] if width is None else width,
+                                lr_scale=self.lr_scale(method, L, N))
+        cfg = with_step_budget(cfg, steps_for_length(L, self.steps_at_10))
+        return HeadlinePoint(cfg, method, self.direction, self.center)
+
+    def lr_scale(self, method: str, L: int, N: int) -> float:
+        """The ``c`` a run trains with: the one chosen at the longest tuned length ``<= L`` and the largest
+        tuned ``N <= N`` (the smallest tuned ``N`` below the tuned ones); ``base.lr_scale`` if none."""
+        Ls = [k[1] for k in self.lr_scales if k[0] == method and k[1] <= L]
+        if not Ls:
+            return self.base.lr_scale
+        Ns = sorted(k[2] for k in self.lr_scales if k[:2] == (method, max(Ls)))
+        return self.lr_scales[(method, max(Ls), max([n for n in Ns if n <= N] or Ns[:1]))]
+
+    def tuning_points(self) -> list[StepTuning]:
+        """The choice of ``c`` per SGD method, tuned length and ``N`` (empty without ``tune_grid``)."""
+        c0, s = self.base.lr_scale, self.tune_seed  # the key does not depend on the c chosen
+        return [StepTuning(self.point(m, L, N, s).experiment.replace(lr_scale=c0), self.tune_grid)
+                for m in self.methods if m in ("sgd_w", "sgd_wa") and self.tune_grid
+                for L in self.tune_lengths or self.lengths for N in self.tune_ns or self.n_grid]
+
+    def with_tuning(self, results) -> "HeadlineDesign":
+        """This design with the ``c`` each :class:`~rnnlib.headline_probes.TuningResult` chose."""
+        return self.replace(lr_scales={("sgd_w" if r.tuning.config.trained == "W" else "sgd_wa",
+                                        r.tuning.config.length, r.tuning.config.n_train): r.chosen for r in results})
+
+    def width_points(self) -> list[HeadlinePoint]:
+        """The width study: SGD on ``W`` at every width, length of ``width_lengths``, ``N`` and seed."""
+        return [self.point("sgd_w", L, N, s, width=m) for L in self.width_lengths for m in self.width_grid
+                for N in self.n_grid for s in self.seeds]
 
     def skipped(self) -> list[tuple]:
         """``(method, L, N)`` left out of :meth:`points` because of ``ntk_max``, ``n_max`` or ``n_min``."""
@@ -292,6 +351,11 @@ class HeadlineDesign:
         out = {m: 0.0 for m in self.methods}
         for p in self.points():
             out[p.method] += point_work(p)
+        main = set(self.points(("sgd_w",)))  # a width point equal to a headline point runs once
+        out["width"] = sum(point_work(p) for p in self.width_points() if p not in main)
+        # a tuning trains once per c on four fifths of the samples
+        out["tuning"] = sum(0.8 * len(t.grid) * point_work(HeadlinePoint(t.config, "sgd_w"))
+                            for t in self.tuning_points())
         return out
 
     def replace(self, **changes) -> "HeadlineDesign":
@@ -299,29 +363,9 @@ class HeadlineDesign:
 
 
 def headline_design(fast: bool | None = None) -> HeadlineDesign:
-    """The proposed chapter-5 design (full profile, or the fast one with ``RNNLIB_FAST=1``).
-
-    Full: ``z^2`` of directions orthogonal to the constant coordinate, centred, no current-token
-    term, ``eps_x = 1`` (at the book's ``0.3`` SGD on ``W`` barely learns a target without a linear
-    part), ``L`` in 5..80, one grid ``N`` in 100..10,000, 3 seeds, width 128 at every ``L`` (in the prototype
-    of issue 13, width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at
-    ``L <= 10`` scaled with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype
-    SGD on ``W`` stayed at error 1 there, so smaller ``N`` cannot locate ``N*`` either, and one run
-    costs about 15 s and 65 s of CPU.  The NTK stops at
-    ``N L <= 30,000``.  Measured prototype and its cost: the closing note of issue 13.
-    """
-    from .profile import is_fast
-
-    if fast is None:
-        fast = is_fast()
-    if not isinstance(fast, bool):
-        raise TypeError(f"fast must be True, False or None, got {fast!r}")
-    if fast:
-        return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
-                              seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000)
-    return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
-                          seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
-                          ntk_max=30000, n_min={40: 10000, 80: 10000})
+    """:func:`rnnlib.tasks.headline_design`: the design is written there, beside the book's other designs."""
+    from .tasks import headline_design as design  # tasks imports this module lazily, too
+    return design(fast)
 
 
 #: Label noise of the agnostic contrast: about ``OPT = 0.16`` at ``L = 5`` (measured in the prototype).
@@ -329,49 +373,9 @@ NOISE_STD = 0.033
 
 
 def headline_contrasts(design: HeadlineDesign) -> dict:
-    """``{name: HeadlineDesign}``: the contrasts chapter 5 sets beside the headline (issue 13, 2 and 4-6).
-
-    * ``"current"``: SGD on ``W`` at the two shortest lengths with the current-token term (``i = j``);
-    * ``"sin3z"``: the old headline task (``sin 3z`` of sphere directions, uncentred, current-token
-      term, ``eps_x = 0.3``) at the second length, SGD on ``W`` and linear ridge, ``N`` up to the
-      grid's fourth point;
-    * ``"noise"``: SGD on ``W`` at the shortest length with label noise :data:`NOISE_STD`, on the
-      grid without its first point and with three times its last;
-    * ``"all"``: SGD on ``W`` at the shortest length with a label at every position.
-    """
-    if not isinstance(design, HeadlineDesign):
-        raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
-    L1, L2 = design.lengths[:2]
-    grid, b = design.n_grid, design.base
-    plain = dict(n_min={}, n_max={}, methods=("sgd_w",))
-    return {"current": design.replace(base=b.replace(include_current=True), lengths=(L1, L2), **plain),
-            "sin3z": design.replace(base=b.replace(phi="sin(3z)", include_current=True, eps_x=0.3), lengths=(L2,),
-                                    n_grid=grid[:4], direction="sphere", center=False, n_min={}, n_max={},
-                                    methods=("sgd_w", "linear_ridge")),
-            "noise": design.replace(base=b.replace(noise_std=NOISE_STD), lengths=(L1,),
-                                    n_grid=grid[1:] + (3 * grid[-1],), **plain),
-            "all": design.replace(base=b.replace(labels="all"), lengths=(L1,), **plain)}
-
-
-def point_work(point: HeadlinePoint) -> float:
-    """The work of one point in the units of :meth:`HeadlineDesign.work`."""
-    c = point.config
-    if point.method in ("sgd_w", "sgd_wa"):
-        steps = c.epochs * math.ceil(c.n_train / c.batch_size)
-        return float(steps * c.batch_size * c.length * c.width ** 2)
-    if point.method == "ntk_ridge":
-        return float((c.n_train + c.n_test) * c.n_train * c.length ** 2 * c.width + c.n_train ** 3)
-    return 0.0
-
-
-def seconds_per_work(results) -> dict:
-    """``{method: median cpu seconds per unit of work}`` over measured :class:`PointResult` s."""
-    rates: dict = {}
-    for r in results:
-        w = point_work(r.point)
-        if w > 0 and "cpu_seconds" in r.info:
-            rates.setdefault(r.point.method, []).append(r.info["cpu_seconds"] / w)
-    return {m: float(np.median(v)) for m, v in rates.items()}
+    """:func:`rnnlib.tasks.headline_contrasts` (written beside the book's other designs)."""
+    from .tasks import headline_contrasts as contrasts
+    return contrasts(design)
 
 
 def run_design(points, *, executor: Executor | None = None, progress: bool = False) -> list[PointResult]:

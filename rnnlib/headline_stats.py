@@ -11,7 +11,9 @@ From the :class:`~rnnlib.headline.PointResult` of a :class:`~rnnlib.headline.Hea
 * :func:`growth_verdict` and :func:`comparison_verdict`: the verdict rules, with thresholds fixed in
   :data:`THRESHOLDS` before any number is seen;
 * :func:`excess_rate`: the slope of ``test error - noise floor`` against ``N`` on log-log axes, to
-  compare with the ``N^(-1/2)`` of a generalization bound.
+  compare with the ``N^(-1/2)`` of a generalization bound;
+* :func:`token_profile`: the error on each earlier token's term (:func:`rnnlib.headline_probes.token_errors`),
+  mean over seeds, at one ``L`` and ``N``.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from .headline import PointResult
 from .stats import fit_exponential, fit_power_law, samples_needed
 
 __all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
-           "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows"]
+           "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
+           "token_profile", "jackknife_se"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -256,3 +259,53 @@ def n_star_rows(summary: dict, reference: str = "sgd_w") -> list[list[str]]:
                   ", ".join(f"L={L}: {comparison_verdict(ref, s, L)}" for L in s.lengths if L in ref.lengths))
             rows.append([method, f"{target:g}", *cells, exp, s.verdict, vs])
     return rows
+
+
+@dataclass(frozen=True)
+class TokenProfile:
+    """Per token position ``i`` (paper numbering, 2 = first token), the error on that token's term of
+    the label pooled over seeds as a ratio of sums (``sum err x scale / sum scale``: a seed whose term
+    is small weighs little), ``mean`` ``(k,)`` with its jackknife standard error over seeds ``sem``;
+    ``values`` and ``scales`` ``(seeds, k)``.  :meth:`pooled` pools a set of positions the same way."""
+
+    method: str
+    length: int
+    n_train: int
+    positions: np.ndarray
+    mean: np.ndarray
+    sem: np.ndarray
+    values: np.ndarray
+    scales: np.ndarray
+
+    def pooled(self, columns) -> tuple[np.ndarray, float]:
+        """``(per-seed-left-out ratios (seeds,), ratio)`` of the positions ``columns`` (indices)."""
+        num = (self.values * self.scales)[:, columns].sum(axis=1)
+        den = self.scales[:, columns].sum(axis=1)
+        loo = np.array([(num.sum() - num[s]) / (den.sum() - den[s]) for s in range(len(num))]) \
+            if len(num) > 1 else np.full(1, np.nan)
+        return loo, float(num.sum() / den.sum())
+
+
+def token_profile(results, method: str, length: int, n_train: int) -> TokenProfile:
+    """The per-token errors of ``method``'s runs at ``length`` and ``n_train`` (every seed)."""
+    rs = [r for r in results if isinstance(r, PointResult) and r.point.method == method
+          and r.point.config.length == length and r.point.config.n_train == n_train and r.token_mse]
+    if not rs:
+        raise ValueError(f"results hold no per-token errors of {method!r} at L = {length}, N = {n_train}")
+    v = np.array([r.token_mse for r in rs])
+    w = np.array([r.token_scale if r.token_scale else (1.0,) * len(r.token_mse) for r in rs])
+    last = length if rs[0].point.config.include_current else length - 1
+    prof = TokenProfile(method, int(length), int(n_train), np.arange(2, last + 1), np.zeros(v.shape[1]),
+                        np.zeros(v.shape[1]), v, w)
+    for i in range(v.shape[1]):
+        loo, prof.mean[i] = prof.pooled([i])
+        prof.sem[i] = jackknife_se(loo)
+    return prof
+
+
+def jackknife_se(leave_one_out) -> float:
+    """Jackknife standard error from the ``S`` leave-one-out estimates (NaN for fewer than 2)."""
+    loo = np.asarray(leave_one_out, dtype=np.float64)
+    if loo.size < 2 or not np.isfinite(loo).all():
+        return math.nan
+    return float(math.sqrt((loo.size - 1) / loo.size * ((loo - loo.mean()) ** 2).sum()))

@@ -37,7 +37,7 @@ from .profile import is_fast
 __all__ = ["BOOK_TASK", "book_task", "steps_for_length", "with_step_budget", "SGDDesign", "sgd_design",
            "LengthDesign", "length_design", "WidthDesign", "width_design", "ComplexityDesign",
            "complexity_design", "single_position_sgd", "InterferenceDesign", "interference_design",
-           "BaselinesDesign", "baselines_design", "headline_design"]
+           "BaselinesDesign", "baselines_design", "headline_design", "headline_contrasts"]
 
 # Every field spelled out: this is the task whatever ExperimentConfig's defaults are.
 BOOK_TASK = ExperimentConfig(length=10, width=256, n_train=1000, n_test=2000, token_dim=8, phi="sin(3z)",
@@ -307,11 +307,78 @@ def baselines_design(fast: bool | None = None) -> BaselinesDesign:
 
 
 def headline_design(fast: bool | None = None):
-    """Chapter 5's headline study (issue 13): :func:`rnnlib.headline.headline_design`, profile-aware.
+    """Chapter 5's headline study (issue 13): a :class:`rnnlib.headline.HeadlineDesign`, profile-aware.
 
-    Its task is :data:`BOOK_TASK` changed where a target without a linear part needs it (``z^2`` of
-    directions orthogonal to the constant coordinate, centred, no current-token term,
-    ``eps_x = 1``, width 128); see :func:`rnnlib.headline.headline_base`.
+    Full profile: ``z^2`` of directions orthogonal to the constant coordinate, centred, no
+    current-token term, ``eps_x = 1`` (at the book's ``0.3`` SGD on ``W`` barely learns a target
+    without a linear part; :func:`rnnlib.headline.headline_base`), ``L`` in 5..80, one grid ``N`` in
+    100..10,000, 3 seeds at every point, width 128 at every ``L`` (in the prototype of issue 13,
+    width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at ``L <= 10`` scaled
+    with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype (``c = 2``) SGD on
+    ``W`` stayed at error 1 there, so smaller ``N`` could not locate ``N*`` either, and one run costs
+    about 15 s and 65 s of CPU.  The NTK stops at ``N L <= 30,000``.
+
+    SGD's step constant ``c`` (step ``c / (lambda^2 L m)``) is chosen by the ridge baselines'
+    validation protocol (:class:`rnnlib.headline_probes.StepTuning`) per SGD method, length and ``N``
+    of 100, 1000, 10,000 (300 and 3000 take the ``c`` of the ``N`` below), at seed 0 (every seed then
+    uses it), from ``c`` in 1, 2, 4, ..., 32
+    (:data:`rnnlib.headline_probes.C_GRID`); a run that diverges with it trains with ``c / 2``.  The
+    grid was first 0.5..4 around the book's ``c = 2``; a pilot of SGD on ``W`` at ``N = 10,000`` found
+    the held-out error still falling at 4 and widened it upwards until the error rose again: at
+    ``L = 5`` 0.25, 0.12, 0.05, 0.04, 0.18, 0.38 for ``c`` = 2, 4, 8, 16, 32, 64 (128 diverged); at
+    ``L = 10`` 0.88, 0.66, 0.38, 0.22, 0.19, 0.26.  One ``c`` per length chosen at ``N = 10,000`` was
+    not enough: it overfits at small ``N`` (``L = 5``, ``N = 100``, ``c = 16``: train 0.00, test 1.16)
+    and ``c = 32`` diverged at ``L = 10``, ``N = 1000`` for seed 1.
+
+    Choices that keep chapter 5 within its budget (10 minutes cold on 2 cores; CPU seconds per run
+    measured at ``L = 5``, ``N = 1000``, one thread: 0.28, 0.59, 1.6 and 6.0 at widths 32, 128, 256 and 512):
+
+    * ``c`` is tuned at ``L = 5`` and ``10`` only, at every other ``N`` of the grid (6 values x 3 ``N``
+      x 2 methods, on four fifths of the samples: about 48 s of CPU); longer lengths take the ``c`` of
+      ``L = 10`` at the same ``N`` (one tuning at ``L = 20`` costs 6 runs of about 4 s, at ``L = 80``
+      of about 65 s); seed 0 stands for every seed.
+    * The width study runs at the shortest length only (``L = 5``; at ``L = 10`` width 512 costs
+      about 12 s a run) at widths 32, 64, 128, 512 on the whole grid and 3 seeds (256 is left out:
+      24 s of CPU for a point between two measured ones).
     """
-    from .headline import headline_design as design  # headline imports this module's step budget
-    return design(_fast(fast))
+    from .headline import HeadlineDesign, headline_base  # headline imports this module's step budget
+    from .headline_probes import C_GRID
+
+    if _fast(fast):
+        return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
+                              seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000,
+                              tune_grid=C_GRID, tune_lengths=(4, 6), tune_ns=(100, 1000),
+                              width_grid=(8, 16, 32, 64), width_lengths=(4,))
+    return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
+                          seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
+                          ntk_max=30000, n_min={40: 10000, 80: 10000}, tune_grid=C_GRID,
+                          tune_ns=(100, 1000, 10000), tune_lengths=(5, 10), width_grid=(32, 64, 128, 512),
+                          width_lengths=(5,))
+
+
+def headline_contrasts(design) -> dict:
+    """``{name: HeadlineDesign}``: the contrasts chapter 5 sets beside the headline (issue 13, 2 and 4-6).
+
+    * ``"current"``: SGD on ``W`` at the two shortest lengths with the current-token term (``i = j``);
+    * ``"sin3z"``: the old headline task (``sin 3z`` of sphere directions, uncentred, current-token
+      term, ``eps_x = 0.3``) at the second length, SGD on ``W`` and linear ridge, ``N`` up to the
+      grid's fourth point;
+    * ``"noise"``: SGD on ``W`` at the shortest length with label noise :data:`NOISE_STD`, on the
+      grid without its first point and with three times its last;
+    * ``"all"``: SGD on ``W`` at the shortest length with a label at every position.
+    """
+    from .headline import NOISE_STD, HeadlineDesign
+
+    if not isinstance(design, HeadlineDesign):
+        raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    L1, L2 = design.lengths[:2]
+    grid, b = design.n_grid, design.base
+    off = dict(width_grid=(), width_lengths=(), tune_grid=(), tune_lengths=())  # the contrasts keep the chosen c
+    plain = dict(n_min={}, n_max={}, methods=("sgd_w",), **off)
+    return {"current": design.replace(base=b.replace(include_current=True), lengths=(L1, L2), **plain),
+            "sin3z": design.replace(base=b.replace(phi="sin(3z)", include_current=True, eps_x=0.3), lengths=(L2,),
+                                    n_grid=grid[:4], direction="sphere", center=False, n_min={}, n_max={},
+                                    methods=("sgd_w", "linear_ridge"), **off),
+            "noise": design.replace(base=b.replace(noise_std=NOISE_STD), lengths=(L1,),
+                                    n_grid=grid[1:] + (3 * grid[-1],), **plain),
+            "all": design.replace(base=b.replace(labels="all"), lengths=(L1,), **plain)}

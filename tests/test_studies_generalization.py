@@ -19,14 +19,16 @@ def cache(tmp_path_factory):
 def study(cache):
     d = HeadlineDesign(headline_base(eps_x=1.0, n_test=200), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
                        seeds=(0, 1), widths={4: 24, 6: 24, 8: 24}, steps_at_10=250, ntk_max=1000,
-                       n_min={8: 1000})
+                       n_min={8: 1000}, tune_grid=(1.0, 4.0), tune_lengths=(4,),
+                       width_grid=(12, 24, 48), width_lengths=(4,))
     return headline_study(d, cache_dir=cache, n_boot=50)
 
 
 def test_study_checks_and_numbers(study):
     study.check()
     n = study.numbers()
-    assert n["n_runs"] == len(study.results) + sum(len(v) for v in study.contrasts.values())
+    unique = {r.point for r in study.results + study.width_results + sum(study.contrasts.values(), ())}
+    assert n["n_runs"] == len(unique) + len(study.tuning)
     assert n["share_orth_square"] < 1e-9 < n["share_square"] and n["share_sin3z"] > 0.8
     assert n["sin_ridge"] < 0.5 and n["opt"] > 0
     table = study.table()   # glued as Markdown by the chapter ({glue:md})
@@ -62,3 +64,25 @@ def test_measure_headline(study):
         measure_headline(study.summary, method="adam")
     with pytest.raises(ValueError, match="target"):
         measure_headline(study.summary, target=0.5)
+
+
+def test_tuning_width_and_tokens(study):
+    n = study.numbers()
+    assert len(study.tuning) == 2 * 3 and {r.chosen for r in study.tuning} <= {1.0, 4.0}
+    c = study.chosen_c()
+    assert all(c[(6, N)] == c[(4, N)] == c[(8, N)] for N in (100, 300, 1000))  # untuned lengths take L = 4's c
+    assert n["c_sgd_w_L1"] == c[(4, 1000)] and n["c_sgd_w"].endswith("at L = 4")
+    assert all(p.point.config.lr_scale == c[(p.point.config.length, p.point.config.n_train)] for p in study.results
+               if p.point.method == "sgd_w")
+    assert n["tune_sgd_w_1_L"] == 4 and len(n["tune_sgd_w_1"].split(", ")) == 2
+    assert 0 <= n["n_halved"] <= n["n_sgd_runs"]
+    w = study.width_summary()
+    assert w["widths"] == [12, 24, 48] and w["n_values"] == [100, 300, 1000]
+    assert np.array(w["errors"]).shape == (3, 3) and np.array(w["sems"]).shape == (3, 3)
+    assert set(w["n_star"]) == set(TARGETS) and all(len(v) == 3 for v in w["n_star_interval"].values())
+    assert set(w["verdict"].values()) <= {"falls", "stays", "rises", "borderline", "undecided"}
+    assert n["width_min_seeds"] == 2 and n["width_L"] == 4 and n["min_seeds"] == 2
+    assert n["token_L"] == 8 and n["token_N"] == 1000 and 0 <= n["token_late"] and 0 <= n["token_early"]
+    assert all(isinstance(v, (int, float, str)) for v in n.values())
+    for fig in (hplots.plot_width(study), hplots.plot_tokens(study)):
+        assert fig.axes

@@ -3,7 +3,8 @@
 Each function takes a :class:`rnnlib.studies.generalization.HeadlineStudy` (or its parts) and returns
 a matplotlib ``Figure``: the linear shares, the learning curves of the five methods, ``N*(L)`` at the
 three targets, the contrasts (current-token term, the old ``sin 3z`` task, label noise, every position
-labelled, the rate), and the front page's ``N*`` against the samples the prior bounds require.
+labelled, the rate), the front page's ``N*`` against the samples the prior bounds require, the width
+study and the error on each earlier token's term.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..headline import METHOD_LABELS
 from ..headline_stats import THRESHOLDS
 from .style import color_for_length, new_figure
 
-__all__ = ["plot_shares", "plot_curves", "plot_n_star", "plot_contrasts", "plot_front"]
+__all__ = ["plot_shares", "plot_curves", "plot_n_star", "plot_contrasts", "plot_front", "plot_width", "plot_tokens"]
 
 def _length_axis(ax, lengths):
     """A log axis of lengths labelled at the lengths themselves."""
@@ -183,5 +184,57 @@ def plot_front(study, target_index: int = 1, *, top: float = 1e30):
     _length_axis(ax, study.lengths)
     ax.set_xlabel("sequence length L")
     ax.set_ylabel(f"samples for test error {t:g}")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_width(study):
+    """The width study (:attr:`HeadlineStudy.width`): (a) mean test error (bars: standard error over
+    seeds) against ``N`` per width; (b) ``N*`` against the width at the three targets (bars: 90%
+    bootstrap interval; open triangles: not reached at the largest ``N``)."""
+    from matplotlib import colormaps
+
+    w = study.width
+    fig, (a, b) = new_figure(ncols=2, width=4.2, height=3.4)
+    cmap = colormaps["viridis"]
+    for k, m in enumerate(w.widths):
+        a.errorbar(w.n_values, w.errors[k], yerr=w.sems[k], fmt="o-", ms=3, capsize=2,
+                   color=cmap(k / max(1, len(w.widths) - 1)), label=f"m = {m}")
+    for t in w.targets:
+        a.axhline(t, color="0.6", lw=0.7, ls="--")
+    a.set_xscale("log")
+    a.set(xlabel="samples N", ylabel="standardized test error", ylim=(0, 1.4),
+          title=f"(a) SGD on W, L = {w.length}")
+    a.legend(fontsize=7)
+    for i, t in enumerate(w.targets):
+        col, ns = f"C{i}", w.n_star[t]
+        ok = np.array([st == "inside" for st in w.status[t]])
+        if ok.any():
+            b.errorbar(w.widths[ok], ns[ok], yerr=[ns[ok] - w.low[t][ok], w.high[t][ok] - ns[ok]], fmt="o-",
+                       color=col, ms=4, capsize=2, label=f"target {t:g}: {w.verdict[t]}")
+        up = np.array([st == "above grid" for st in w.status[t]])
+        if up.any():
+            b.plot(w.widths[up], np.full(up.sum(), w.n_values[-1]), "^", mfc="none", color=col, ms=6)
+    _length_axis(b, w.widths)
+    b.set_yscale("log")
+    b.set(xlabel="width m", ylabel="samples needed N*", title="(b) N* against the width")
+    b.legend(fontsize=7)
+    return fig
+
+
+def plot_tokens(study, N=None):
+    """The error on each earlier token's term of the label (0: learned, 1: ignored) against the token's
+    distance from the label, SGD on ``W`` at the largest ``N`` run at every length, seeds pooled as a
+    ratio of sums (bars: jackknife standard error over seeds)."""
+    fig, ax = new_figure(width=6.0, height=3.4)
+    for L in study.lengths:
+        p = study.tokens(L, N)
+        dist = L - p.positions  # 1 = the token just before the label
+        ax.errorbar(dist, p.mean, yerr=p.sem, fmt="o-", ms=2.5, lw=1, capsize=1.5, color=color_for_length(int(L)),
+                    label=f"L = {L} (N = {p.n_train:,})")
+    ax.axhline(1.0, color="0.6", lw=0.7, ls="--")
+    ax.set_xscale("log")
+    ax.set(xlabel="distance of the token from the label (L - i)", ylabel="error on the token's term")
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     return fig

@@ -9,6 +9,8 @@ norm-based bounds grow like ``||W||^L`` (Allen-Zhu & Li (2019), section 1; issue
 :class:`HeadlineStudy`: the results, ``N*`` per method and target with bootstrap intervals and
 growth-law verdicts (:mod:`rnnlib.headline_stats`), the linear share of every smooth function
 (:mod:`rnnlib.linear_share`), and the samples each prior bound requires for the same error.
+It also holds the choice of SGD's step constant by validation (:mod:`rnnlib.headline_probes`), the
+width study (:mod:`rnnlib.headline_width`) and the per-token errors of the trained runs.
 ``numbers()`` gives what the chapter glues, ``check()`` its qualitative checks.
 """
 from __future__ import annotations
@@ -22,7 +24,9 @@ import numpy as np
 from ..bounds import evaluate_bounds
 from ..engine import is_cached, run_many
 from ..headline import METHOD_LABELS, HeadlineDesign, headline_contrasts
-from ..headline_stats import THRESHOLDS, comparison_verdict, excess_rate, headline_summary, method_curves
+from ..headline_stats import (THRESHOLDS, comparison_verdict, excess_rate, headline_summary, jackknife_se,
+                              method_curves, token_profile)
+from ..headline_width import WIDTH_THRESHOLDS, WidthSummary, width_summary
 from ..linear_share import linear_share_table
 from ..rnn import ElmanRNN
 from ..smooth import SMOOTH_FUNCTIONS
@@ -64,6 +68,29 @@ class HeadlineStudy:
     seconds: float
     n_cached: int
     n_runs: int
+    #: :class:`~rnnlib.headline_probes.TuningResult` s (the step constant chosen per SGD method and length).
+    tuning: tuple = ()
+    #: :class:`~rnnlib.headline_width.WidthSummary` of the width study (``None`` without one).
+    width: WidthSummary | None = None
+    #: the width study's :class:`~rnnlib.headline.PointResult` s.
+    width_results: tuple = ()
+
+    def width_summary(self) -> dict:
+        """The width study as plain data (the ledger reads it): ``length``, ``widths`` ``[k]``, ``n_values``
+        ``[n]``, ``errors`` and ``sems`` ``[k][n]`` (mean test error over seeds and its standard error),
+        ``n_seeds`` ``[k][n]``, ``n_star`` ``{target: [k]}`` (NaN: not inside the grid), ``n_star_interval``
+        ``{target: [(lo, hi)] * k}``, ``status`` ``{target: [k]}``, ``slope`` ``{target: (b, lo, hi)}`` of
+        ``N* ~ m^b``, ``verdict`` ``{target: str}`` and ``threshold``; ``{}`` without a width study."""
+        return {} if self.width is None else self.width.to_dict()
+
+    def chosen_c(self, method: str = "sgd_w") -> dict:
+        """``{(L, N): c}`` the step constant ``method`` trains with at each length and ``N`` of the grid."""
+        return {(L, N): self.design.lr_scale(method, L, N) for L in self.lengths for N in self.design.n_grid}
+
+    def tokens(self, L: int, N: int | None = None, method: str = "sgd_w"):
+        """:func:`rnnlib.headline_stats.token_profile` at ``L`` and ``N`` (default: the largest run there)."""
+        N = self.ran(method, L)[-1] if N is None else N
+        return token_profile(self.results, method, L, N)
 
     @property
     def lengths(self) -> tuple:
@@ -156,8 +183,10 @@ class HeadlineStudy:
             if self.ran(m, self.lengths[-1]):
                 out[f"err_{m}_last"] = self.error(m, self.lengths[-1])
         out["ntk_stop_L2"] = self.ntk_stop(L2)
-        missed = [str(L) for L in self.lengths if L not in self.reached("sgd_w", TARGETS[0])]
-        out["not_reached_sgd_w_1"] = ", ".join(missed) if missed else "none"
+        st = dict(zip(self.summary["sgd_w"][TARGETS[0]].lengths, self.summary["sgd_w"][TARGETS[0]].status))
+        for key, status in (("not_reached_sgd_w_1", "above grid"), ("below_sgd_w_1", "below grid")):
+            out[key] = ", ".join(str(L) for L in self.lengths if st[L] == status) or "none"
+        out["N_min"] = d.n_grid[0]
         s = self.summary["sgd_w"][TARGETS[1]]
         n_star = s.n_star[0] if s.status[0] == "inside" else math.nan
         need = min(float(v[0]) for v in self.prior.values())
@@ -170,6 +199,55 @@ class HeadlineStudy:
             out[f"share_{key_of(name)}"] = s["sphere"]
             out[f"share_orth_{key_of(name)}"] = s["orthogonal_to_constant"]
         out.update(self._contrast_numbers())
+        out.update(self._extra_numbers())
+        return out
+
+    def _extra_numbers(self) -> dict:
+        """The step constants, the width study and the per-token errors (issue 13)."""
+        d, out = self.design, {}
+        tuned = d.tune_lengths or self.lengths
+        for m in ("sgd_w", "sgd_wa"):
+            c = self.chosen_c(m)
+            out[f"c_{m}"] = "; ".join(f"{', '.join(f'{c[(L, N)]:g}' for N in d.n_grid)} at L = {L}" for L in tuned)
+            for j, L in enumerate(self.lengths[:2]):
+                out[f"c_{m}_L{j + 1}"] = c[(L, d.n_grid[-1])]
+        for trained, m in (("W", "sgd_w"), ("WA", "sgd_wa")):  # key j: the j-th tuned length, at the largest N
+            for j, L in enumerate(tuned[:2]):
+                r = [r for r in self.tuning if r.tuning.config.trained == trained and r.tuning.config.length == L
+                     and r.tuning.config.n_train == d.n_grid[-1]]
+                if r:
+                    out[f"tune_{m}_{j + 1}"] = ", ".join(f"{e:.2f}" if math.isfinite(e) else "diverged"
+                                                         for e in r[0].errors)
+                    out[f"tune_{m}_{j + 1}_L"] = L
+        halved = [r for r in self.results + self.width_results if r.info.get("halved", 0) > 0]
+        out.update(tune_grid=", ".join(f"{c:g}" for c in d.tune_grid) or "none", tune_seed=d.tune_seed,
+                   tune_lengths=", ".join(map(str, tuned)) if d.tune_grid else "none", n_halved=len(halved),
+                   n_sgd_runs=sum(r.point.method.startswith("sgd") for r in self.results + self.width_results))
+        if self.width is not None:
+            w = self.width
+            out.update(width_L=w.length, width_grid=", ".join(map(str, w.widths)),
+                       width_min_seeds=int(w.n_seeds.min()), width_slope_threshold=WIDTH_THRESHOLDS["slope"],
+                       width_min_widths=WIDTH_THRESHOLDS["min_widths"])
+            for i, t in enumerate(w.targets):
+                b, lo, hi = w.slope[t]
+                fit = (f"b = {b:.2f}, interval [{lo:.2f}, {hi:.2f}]" if all(map(math.isfinite, (b, lo, hi)))
+                       else "no fit: fewer than two widths locate it")
+                out.update({f"width_verdict_{i + 1}": w.verdict[t], f"width_slope_{i + 1}": b,
+                            f"width_fit_{i + 1}": fit,
+                            f"width_slope_lo_{i + 1}": lo, f"width_slope_hi_{i + 1}": hi,
+                            f"width_nstar_{i + 1}": ", ".join(
+                                f"{v:,.0f}" if math.isfinite(v) else st for v, st in zip(w.n_star[t], w.status[t]))})
+            out.update(width_m_first=int(w.widths[0]), width_m_last=int(w.widths[-1]),
+                       width_err_first=float(w.errors[0, -1]), width_err_last=float(w.errors[-1, -1]))
+        L = self.lengths[2]
+        prof = self.tokens(L)
+        k = max(1, min(3, len(prof.positions) // 3))
+        out.update(token_L=L, token_N=prof.n_train, token_k=k,
+                   token_first=f"{prof.positions[0]}-{prof.positions[k - 1]}",
+                   token_last=f"{prof.positions[-k]}-{prof.positions[-1]}",
+                   **_gap(prof.pooled(list(range(k))), prof.pooled(list(range(-k, 0)))),
+                   min_seeds=min(int(np.isfinite(self.curves(m).values).sum(axis=2)[
+                       np.isfinite(self.curves(m).mean())].min()) for m in self.summary))
         return out
 
     def _contrast_numbers(self) -> dict:
@@ -201,12 +279,26 @@ class HeadlineStudy:
                 assert s["orthogonal_to_constant"] < 1e-6 < s["sphere"], (name, s)
         lin = self.curves("linear_ridge").mean()
         assert np.nanmin(lin) > 0.9, f"linear ridge fits the headline target: {np.nanmin(lin)}"
-        sgd = self.curves("sgd_w").mean()[0]
-        assert sgd[-1] < sgd[0] - 0.1, f"SGD on W does not learn at the shortest length: {sgd}"
+        sgd = self.curves("sgd_w").mean()[0]  # it learns what no linear model of the tokens can
+        assert sgd[-1] < np.nanmin(lin[0]) - 0.1, f"SGD on W does not beat linear ridge at the shortest length: {sgd}"
         n = self.numbers()
         assert n["sin_ridge"] < 0.5, f"linear ridge should solve the old sin(3z) task, got {n['sin_ridge']}"
         assert n["noise_err_last"] < n["noise_err_first"] and n["noise_err_last"] > n["opt"], n
-        assert n["current_with"] > n["current_without"], "the current-token term should raise the error"
+        assert (n["current_with"] > n["current_without"] or n["current_with_L2"] > n["current_without_L2"]), \
+            "the current-token term should raise the error at one of the two shortest lengths at least"
+
+
+def _gap(early, late) -> dict:
+    """The pooled error of the earliest and the latest tokens (:meth:`TokenProfile.pooled`), their
+    difference with its jackknife standard error over seeds, and its reading: "higher" or "lower" when
+    the difference is more than 2 standard errors from 0 (the rule, fixed before the numbers)."""
+    mean, se = early[1] - late[1], jackknife_se(early[0] - late[0])
+    word = "higher" if mean > 2 * se else "lower" if mean < -2 * se else "about the same"
+    says = {"higher": "the terms of the earliest tokens are learned worse than those of the latest",
+            "lower": "the terms of the earliest tokens are learned better than those of the latest",
+            "about the same": "the run resolves no difference between the earliest and the latest tokens"}[word]
+    return {"token_early": early[1], "token_late": late[1], "token_gap": mean, "token_gap_se": se,
+            "token_reading": word, "token_says": says}
 
 
 def _prior(lengths, width: int, token_dim: int, seeds, error: float) -> dict:
@@ -228,22 +320,30 @@ def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_b
     """
     if not isinstance(design, HeadlineDesign):
         raise TypeError(f"design must be a HeadlineDesign, got {type(design).__name__}")
+    start = time.perf_counter()
+    tune = design.tuning_points()  # first: the points train with the step constant it chooses
+    n_cached = int(sum(is_cached(tune, cache_dir)))
+    tuning = tuple(run_many(tune, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5 (c)"))
+    design = design.with_tuning(tuning) if tuning else design
     contrasts = headline_contrasts(design)
     main = design.points()
     extra = {k: v.points() for k, v in contrasts.items()}
     points = main + [p for pts in extra.values() for p in pts]
-    cached = is_cached(points, cache_dir)
-    start = time.perf_counter()
-    res = run_many(points, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")
+    wide = design.width_points()
+    unique = list(dict.fromkeys(points + wide))  # a width point equal to a headline point runs once
+    n_cached += int(sum(is_cached(unique, cache_dir)))
+    res = run_many(points + wide, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")
     seconds = time.perf_counter() - start
     out, k = {}, len(main)
     for name, pts in extra.items():
         out[name] = tuple(res[k:k + len(pts)])
         k += len(pts)
     results = tuple(res[:len(main)])
+    width_res = tuple(res[len(points):])
     shares = {name: {d: linear_share_table([name], token_dim=design.base.token_dim, direction=d)[name].share
                      for d in ("sphere", "orthogonal_to_constant")}
               for name in SMOOTH_FUNCTIONS}
     prior = _prior(design.lengths, design.widths[design.lengths[0]], design.base.token_dim, design.seeds, TARGETS[1])
+    width = width_summary(width_res, TARGETS, length=design.width_lengths[0], n_boot=n_boot) if wide else None
     return HeadlineStudy(design, results, out, headline_summary(results, TARGETS, n_boot=n_boot), shares, prior,
-                         seconds, int(sum(cached)), len(points))
+                         seconds, n_cached, len(unique) + len(tune), tuning, width, width_res)
