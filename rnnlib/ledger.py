@@ -143,7 +143,7 @@ CLAIMS: tuple[Claim, ...] = (
           lambda m: (f"error ratio widest / narrowest {m['error'][-1] / m['error'][0]:.2f} "
                      f"[{m['error_low'][-1] / m['error_high'][0]:.2f}, {m['error_high'][-1] / m['error_low'][0]:.2f}]"),
           lambda m: (f"test error {', '.join(_iv(m, 'error', '.3f', i) for i in range(len(m['widths'])))} at m = "
-                     f"{_listed(m['widths'], '.0f')} (N = {m['n_train']})"),
+                     f"{_listed(m['widths'], '.0f')} (L = {m['length']}, N = {m['n_train']})"),
           ("width_degradation_max", "width_degradation_partly")),
     Claim("pseudo", "The trained RNN stays close to its pseudo-network", "claim",
           "relative error of the pseudo-network at W_0 against the trained RNN, across seeds",

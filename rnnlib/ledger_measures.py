@@ -158,7 +158,8 @@ def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | No
     err = np.array([np.mean(p) for p in per])
     return {"widths": np.array(widths, dtype=float), "test_mse": err, "ratio": float(err[-1] / err[0]),
             "error": err, "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
-            "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])), "n_train": int(n_train)}
+            "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])), "n_train": int(n_train),
+            "length": int(at[0].config.length)}
 
 
 def measure_pseudo_network(result: ExperimentResult, tracker: PseudoNetworkTracker) -> dict:

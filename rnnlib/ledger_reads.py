@@ -20,7 +20,7 @@ from ._checks import check_float, check_int
 from .headline import METHOD_LABELS
 from .headline_stats import THRESHOLDS, comparison_verdict
 
-__all__ = ["measure_headline", "measure_comparison", "across_seeds", "wilson_interval", "LEVEL"]
+__all__ = ["measure_headline", "measure_comparison", "measure_headline_width", "across_seeds", "wilson_interval", "LEVEL"]
 
 #: The two-sided level of the ledger's intervals of a fraction (as chapter 5's bootstrap of N*).
 LEVEL = 0.9
@@ -117,3 +117,44 @@ def measure_comparison(summary: dict, method: str, target: float | None = None, 
             "sgd_high": [float(ours.high[list(ours.lengths).index(L)]) for L in lengths],
             "other_low": [float(other.low[list(other.lengths).index(L)]) for L in lengths],
             "other_high": [float(other.high[list(other.lengths).index(L)]) for L in lengths]}
+
+
+def measure_headline_width(results, length: int | None = None, method: str = "sgd_w") -> dict:
+    """The width row's numbers from chapter 5's width study: test error per width at one ``N``.
+
+    Args:
+        results: chapter 5's :class:`rnnlib.headline.PointResult` s (``study.results + study.width_results``);
+            only ``method`` at ``length`` is read.
+        length: the width study's length (default: the shortest length with at least two widths).
+        method: the method compared across widths (SGD on ``W``).
+
+    Returns:
+        ``widths``, ``error`` (mean test error over seeds per width), ``error_low`` / ``error_high`` (the
+        range over seeds), ``ratio`` (widest over narrowest), ``n_train`` (the largest ``N`` run at every
+        width), ``length`` and ``n_seeds`` (the fewest seeds at a width): the keys the width rule reads.
+    """
+    rows = [r for r in results if r.point.method == method]
+    by_length: dict = {}
+    for r in rows:
+        by_length.setdefault(r.point.config.length, set()).add(r.point.config.width)
+    if length is None:
+        multi = sorted(L for L, ws in by_length.items() if len(ws) >= 2)
+        if not multi:
+            raise ValueError(f"results must hold {method} runs at two or more widths at one length, "
+                             f"got widths per length {by_length}")
+        length = multi[0]
+    length = check_int("length", length, minimum=1)
+    at = [r for r in rows if r.point.config.length == length]
+    widths = sorted({r.point.config.width for r in at})
+    if len(widths) < 2:
+        raise ValueError(f"results must hold {method} runs at two or more widths at L = {length}, got {widths}")
+    common = set.intersection(*({r.point.config.n_train for r in at if r.point.config.width == m} for m in widths))
+    if not common:
+        raise ValueError(f"no sample size N is run at every width {widths} at L = {length}")
+    n_train = max(common)
+    per = [[r.test_mse for r in at if r.point.config.width == m and r.point.config.n_train == n_train] for m in widths]
+    err = np.array([np.mean(p) for p in per])
+    return {"widths": np.array(widths, dtype=float), "error": err, "test_mse": err,
+            "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
+            "ratio": float(err[-1] / err[0]), "n_train": int(n_train), "length": length,
+            "n_seeds": int(min(len(p) for p in per))}

@@ -32,7 +32,7 @@ def _fake_measured(**over):
                    "exponent_low": 0.8, "exponent_high": 1.2, "power_rms": 0.01, "exp_rms": 0.1,
                    "growth": "power law", "min_lengths": 3},
         "width": {"widths": np.array([64.0, 128.0]), "error": np.array([0.5, 0.45]), "error_low": np.array([0.49, 0.44]),
-                  "error_high": np.array([0.51, 0.46]), "n_train": 100, "ratio": 0.9},
+                  "error_high": np.array([0.51, 0.46]), "n_train": 100, "length": 5, "ratio": 0.9},
         "pseudo": pseudo,
         "lazy": {**pseudo, "pattern_flips": 0.01, "pattern_flips_low": 0.008, "pattern_flips_high": 0.012,
                  "relative_move": 0.02},
@@ -357,3 +357,26 @@ def test_calculator_values():
     assert ledger_view.theory_table_html([c]).count("<tr>") == 2
     with pytest.raises(ValueError, match="eps"):
         ledger_view.theory_calculator(eps=2.0)
+
+
+def _width_point(width, n, seed, test_mse, length=5, method="sgd_w"):
+    from rnnlib.headline import HeadlinePoint, PointResult
+    cfg = rnnlib.ExperimentConfig(length=length, width=width, n_train=n, seed=seed)
+    return PointResult(HeadlinePoint(cfg, method), 0.0, test_mse, 0.0, 1.0)
+
+
+def test_width_row_reads_chapter_5s_width_study():
+    from rnnlib.ledger_reads import measure_headline_width
+    runs = [_width_point(m, n, s, e + 0.01 * s) for m, e in ((32, 0.5), (128, 0.4)) for n in (100, 1000)
+            for s in range(3)]
+    runs += [_width_point(32, 10000, 0, 0.1), _width_point(128, 1000, 0, 0.9, method="linear_ridge"),
+             _width_point(128, 1000, 0, 0.9, length=10)]
+    m = measure_headline_width(runs)
+    # N = 10000 is not run at every width; ridge and the other length are not read
+    assert m["length"] == 5 and m["n_train"] == 1000 and m["n_seeds"] == 3
+    assert list(m["widths"]) == [32, 128]
+    assert np.allclose(m["error"], [0.51, 0.41]) and np.allclose(m["error_low"], [0.5, 0.4])
+    assert np.allclose(m["error_high"], [0.52, 0.42]) and m["ratio"] == pytest.approx(0.41 / 0.51)
+    assert ledger.CLAIMS[[c.key for c in ledger.CLAIMS].index("width")].verdict(m)[0] == ledger.SUPPORTED
+    with pytest.raises(ValueError, match="two or more widths"):
+        measure_headline_width(runs, length=10)

@@ -117,7 +117,7 @@ def test_ntk_cost_kind_round_trip(tmp_path):
 
 
 def test_ledger_reads_cached_results(cache):
-    designs = {"headline": tasks.headline_design(fast=True), "width": tasks.width_design(fast=True),
+    designs = {"headline": tasks.headline_design(fast=True),
                "sgd": tasks.sgd_design(fast=True), "interference": tasks.interference_design(fast=True)}
     sizes = dict(m_init=64, l_forward=20, l_long=60, long_widths=(32, 64), long_seeds=4, pseudo_seeds=2,
                  coherence_seeds=2, n_boot=50)

@@ -4,7 +4,7 @@ Paper: the claims of Allen-Zhu & Li (2019), Theorem 1 and the proof ideas of its
 recalled and cross-checked against Panigrahi & Goyal 2021), and the limitations of the result. The
 ledger reads results, it does not re-measure: the length row and the comparison rows read chapter 5's
 headline (:func:`rnnlib.studies.generalization.headline_study`, whose points the engine has cached when
-chapter 5 ran), the width row the width design's cached runs, the interference row chapter 6's
+chapter 5 ran), the width row chapter 5's width study, the interference row chapter 6's
 (:func:`rnnlib.studies.why.interference_runs`); the probes at initialization (forward stability at the
 short and at chapter 3's long length, coherence, normalization), the identities of the generator and
 chapter 4's network with its pseudo-network (several seeds) are cached as the kind ``ledger_probe``
@@ -19,12 +19,10 @@ from dataclasses import dataclass
 
 from .. import ledger, theory
 from ..engine import run_many
-from ..generalization import trained_weight_norms
 from ..headline_stats import THRESHOLDS as HEADLINE_THRESHOLDS
 from ..ledger_measures import across_seeds, measure_comparison, measure_headline
-from ..ledger_reads import LEVEL
+from ..ledger_reads import LEVEL, measure_headline_width
 from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
-from ..sweep import sweep
 from ..tasks import steps_for_length
 from .checks import require
 from .generalization import headline_study
@@ -113,6 +111,7 @@ class LedgerStudy:
             "log10_eta_gap": m["theory_scales"]["log10_eta_gap"],
             "log10_lambda_gap": m["theory_scales"]["log10_lambda_gap"],
             "int_ratio_last": float(m["interference"]["ratio"][-1]), "width_ratio": float(m["width"]["ratio"]),
+            "width_length": int(m["width"]["length"]), "width_n": int(m["width"]["n_train"]),
         })
         out.update({k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in self.sizes.items()})
         return out
@@ -126,7 +125,7 @@ class LedgerStudy:
                     width=self.headline.design.widths[self.headline.design.lengths[0]])
 
 
-def ledger_study(*, headline, width, sgd, interference, m_init: int, l_forward: int, l_long: int = 200,
+def ledger_study(*, headline, sgd, interference, m_init: int, l_forward: int, l_long: int = 200,
                  long_widths=(256, 1024), long_seeds: int = 12, long_n: int = 16, pseudo_seeds: int = 3,
                  coherence_seeds: int = 3, n_boot: int = 1000, executor=None, cache_dir=None) -> LedgerStudy:
     """Read every row's results and evaluate the ledger.
@@ -134,8 +133,8 @@ def ledger_study(*, headline, width, sgd, interference, m_init: int, l_forward: 
     Args:
         headline: chapter 5's design (``rnnlib.tasks.headline_design()``); read through
             :func:`rnnlib.studies.generalization.headline_study`, the call chapter 5 makes.
-        width, sgd, interference: the designs of the width row, of chapter 4 and of chapter 6
-            (``rnnlib.tasks``); their runs are read from the cache.
+        sgd, interference: the designs of chapter 4 and of chapter 6 (``rnnlib.tasks``); their runs are
+            read from the cache.  The width row reads chapter 5's width study (``study.width_results``).
         m_init, l_forward: width of the networks probed at initialization, and the short forward length.
         l_long, long_widths, long_seeds, long_n: chapter 3's long forward measurement (length, widths,
             number of initializations, sequences).
@@ -144,8 +143,6 @@ def ledger_study(*, headline, width, sgd, interference, m_init: int, l_forward: 
         executor: for runs the chapters have not cached.
     """
     study = headline_study(headline, executor=executor, cache_dir=cache_dir, n_boot=n_boot)
-    width_runs = sweep(width.configs(), executor=executor, measure=trained_weight_norms, progress=False,
-                       cache_dir=cache_dir)
     train_cfg = sgd.base.replace(width=sgd.theory_width)
     pseudo = [LedgerProbeConfig("pseudo_network", (("n_probe", sgd.n_probe),), train_cfg.replace(seed=s))
               for s in range(pseudo_seeds)]
@@ -170,7 +167,7 @@ def ledger_study(*, headline, width, sgd, interference, m_init: int, l_forward: 
     measured["length"] = measure_headline(study.summary)
     for method in COMPARED:
         measured[method] = measure_comparison(study.summary, method)
-    measured["width"] = ledger.measure_width_dependence(width_runs)
+    measured["width"] = measure_headline_width(list(study.results) + list(study.width_results))
     measured["interference"] = ledger.measure_interference(
         [r.result for r in interference_runs(interference, cache_dir=cache_dir)])
     iw = list(interference.widths)
