@@ -107,7 +107,7 @@ def test_forward_drift_is_the_chapters_drifting_share(tmp_path):
     study = initialization.forward_study((16, 64), 30, range(4), n=3, cache_dir=tmp_path)
     assert drift.widths == (16, 64) and drift.length == 30 and drift.n_seeds == 4
     for m, frac, top, r in zip(drift.widths, drift.fraction_above, drift.max_norm, study.results):
-        assert frac == np.mean(r.typical[:, -1] > 2.0) and top == r.typical[:, -1].max()
+        assert r.width == m and frac == np.mean(r.typical[:, -1] > 2.0) and top == r.typical[:, -1].max()
     assert drift.numbers() == {"drift-above-16": drift.fraction_above[0], "drift-above-64": drift.fraction_above[1]}
     with pytest.raises(ValueError, match="threshold"):
         initialization.forward_drift((16,), length=5, seeds=(0,), threshold=-1.0, cache_dir=tmp_path)
