@@ -113,3 +113,17 @@ def test_forward_drift_is_the_chapters_drifting_share(tmp_path):
         initialization.forward_drift((16,), length=5, seeds=(0,), threshold=-1.0, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="seeds"):
         initialization.forward_study((16,), 5, (), n=2, cache_dir=tmp_path)
+
+
+def test_training_runs_reuse_known_runs_and_read_the_rest_from_the_cache(tmp_path):
+    from rnnlib.lazy import scaled_config
+    from rnnlib.studies import sgd
+    known = rnnlib.run_experiment(RUN.replace(width=8))
+    runs = sgd.training_runs(RUN, [8, 16], [4, 8], known=[known], cache_dir=tmp_path)
+    assert set(runs) == {scaled_config(RUN, m, L) for m in (8, 16) for L in (4, 8)} and runs[known.config] is known
+    fresh = rnnlib.run_experiment(scaled_config(RUN, 16, 8))
+    assert fresh.config.epochs == 2 * RUN.epochs
+    again = sgd.training_runs(RUN, [16], [8], cache_dir=tmp_path)[fresh.config]
+    assert {k: v for k, v in again.to_dict().items() if k != "seconds"} == \
+        {k: v for k, v in fresh.to_dict().items() if k != "seconds"}
+    assert is_cached([scaled_config(RUN, 16, 4)], tmp_path) == [True] and is_cached([known.config], tmp_path) == [False]

@@ -24,13 +24,13 @@ import numpy as np
 from .._checks import check_float, check_int
 from ..engine import run_many
 from ..experiment import ExperimentConfig, ExperimentResult
-from ..lazy import fit_power_law, lazy_summary
+from ..lazy import fit_power_law, lazy_summary, scaled_config
 from ..sgd_kinds import TrackedRunConfig
 from ..theory import log10_theory_iterations, rho, theory_output_scale, theory_step_size
 from .checks import require
 
 __all__ = ["TheoryVersusPractice", "theory_versus_practice", "WidthSweep", "width_sweep",
-           "PseudoNetworkFidelity", "LAZY_KEYS"]
+           "PseudoNetworkFidelity", "LAZY_KEYS", "training_runs"]
 
 
 @dataclass(frozen=True)
@@ -222,3 +222,14 @@ def width_sweep(base: ExperimentConfig, widths: Sequence[int], *, n_probe: int =
     runs = run_many(configs, cache_dir=cache_dir, progress=False)
     return WidthSweep(results={c.run_config.width: r.result for c, r in zip(configs, runs)},
                       trackers={c.run_config.width: r.tracker for c, r in zip(configs, runs)}, n_probe=n_probe)
+
+
+def training_runs(base: ExperimentConfig, widths: Sequence[int], lengths: Sequence[int], *, known=(),
+                  cache_dir=None) -> dict:
+    """The runs of the chapter's slider: :func:`rnnlib.lazy.scaled_config` ``(base, m, L)`` for every
+    width and length, by config (the engine's ``sgd`` kind, cached); ``known`` results (the width
+    sweep's) are used as they are and not trained again."""
+    runs = {r.config: r for r in known}
+    todo = [c for c in dict.fromkeys(scaled_config(base, m, L) for m in widths for L in lengths) if c not in runs]
+    runs.update(zip(todo, run_many(todo, cache_dir=cache_dir, progress=False)))
+    return runs
