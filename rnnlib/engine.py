@@ -1,6 +1,6 @@
 """The experiment engine: any list of computations, cached, resumable, serial or distributed.
 
-Not a paper concept: the engine layer of design.md section 3, used by every chapter (5-8) that
+Not a paper concept: the engine layer of design.md section 3, used by every chapter (1-8) that
 caches what it computes.  It knows the computations ("kinds") only through a small protocol:
 
 * a **config** is a frozen dataclass with a class attribute ``kind`` (a short name), a class

@@ -7,7 +7,7 @@ stability and coherence of the maps ``Back_{i->j} = B D_j W ... D_{i+1} W``.
 
 * :func:`forward_study` -> :class:`ForwardStudy` (``||h_l||`` against ``||W||_2^l``, several widths);
 * :func:`forward_drift` -> :class:`ForwardDrift` (the share of initializations with ``||h_L|| > 10``,
-  per width, at ``L = 200``: the number chapter 8's ledger quotes);
+  per width, at ``L = 200``, for chapter 8's ledger);
 * :func:`flip_study` -> :class:`FlipStudy` (flipped patterns against ``eps_x``, with the Gaussian
   prediction);
 * :func:`backward_norm_study` -> :class:`BackwardNormStudy` (``||Back_{i->j}|| / ||B||``);
