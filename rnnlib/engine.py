@@ -1,7 +1,7 @@
 """The experiment engine: any list of computations, cached, resumable, serial or distributed.
 
 Infrastructure, not a paper concept (Paper: none): the engine layer, used by every chapter that caches
-what it computes (chapters 5-8).  It knows the computations ("kinds") only through a small protocol:
+what it computes (chapters 1-8).  It knows the computations ("kinds") only through a small protocol:
 
 * a **config** is a frozen dataclass with a class attribute ``kind`` (a short name), a class
   attribute ``result_type``, ``to_dict()``, and ``run(*inputs) -> result``;

@@ -37,6 +37,15 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _cache(tmp_path_factory):
+    """The studies run through the engine: cache them away from the repository's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RNNLIB_CACHE", str(tmp_path_factory.mktemp("ch1_4_cache")))
+    yield
+    mp.undo()
+
+
 def _plain(result) -> dict:
     values = glue.glue_values(result)
     assert all(type(v) in (int, float, str) for v in values.values()), values
@@ -47,7 +56,7 @@ def _plain(result) -> dict:
 
 @pytest.fixture(scope="module")
 def studies():
-    x_back = initialization.backward_inputs(8)
+    x_back = initialization.backward_design(8)
     base = rnnlib.ExperimentConfig(length=10, n_train=300, n_test=200, epochs=10, eval_every=5, lr_scale=2.0,
                                    phi="sin(3z)")
     return {
@@ -55,7 +64,7 @@ def studies():
         2: [concept_class.token_normalization(200), concept_class.taylor_truncations(),
             concept_class.complexity_study(), concept_class.target_study(200),
             concept_class.variance_study([2, 3, 5, 9, 17], n_variance=1000, n_concepts=3),
-            concept_class.label_noise_study(4000)],
+            concept_class.label_noise_study(4000), concept_class.linear_share_study()],
         3: [initialization.forward_study([64, 256, 1024], 64, range(4), n=4),
             initialization.flip_study(256, 10, 16, [0.01, 0.03, 0.1, 0.3, 1.0]),
             initialization.backward_norm_study([64, 256], x_back),
@@ -100,7 +109,7 @@ def test_bounds_check_fails_on_exploding_hidden_states(studies):
 
 
 def test_concept_class_checks_fail_on_contradictions(studies):
-    tokens, taylor, complexity, targets, variance, noise = studies[2]
+    tokens, taylor, complexity, targets, variance, noise, shares = studies[2]
     with pytest.raises(AssertionError, match="unit norm"):
         dataclasses.replace(tokens, x_star=2 * tokens.x_star).check()
     with pytest.raises(AssertionError, match="smaller eps"):
@@ -113,6 +122,19 @@ def test_concept_class_checks_fail_on_contradictions(studies):
         dataclasses.replace(variance, var_raw=variance.var_norm).check()
     with pytest.raises(AssertionError, match="noise_floor"):
         dataclasses.replace(noise, floor=2 * noise.floor).check()
+    with pytest.raises(AssertionError, match="orthogonal"):
+        dataclasses.replace(shares, shares={**shares.shares, "z^2": {"sphere": 0.4, "orthogonal_to_constant": 0.2}}).check()
+    with pytest.raises(AssertionError, match="linear"):
+        dataclasses.replace(shares, shares={**shares.shares, "z": {"sphere": 0.9, "orthogonal_to_constant": 1.0}}).check()
+
+
+def test_linear_shares_are_chapter_5s():
+    from rnnlib.linear_share import linear_share
+    study = concept_class.linear_share_study(["sin(3z)", "z^2"])
+    assert study.shares["sin(3z)"]["sphere"] == linear_share("sin(3z)").share
+    assert study.shares["z^2"]["orthogonal_to_constant"] == linear_share("z^2", direction="orthogonal_to_constant").share
+    with pytest.raises(ValueError, match="direction"):
+        concept_class.linear_share_study(["z"], directions=["diagonal"])
 
 
 def test_initialization_checks_fail_on_contradictions(studies):

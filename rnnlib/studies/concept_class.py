@@ -10,7 +10,11 @@ the agnostic risk ``OPT``. Each study returns a frozen result with ``check()`` a
 * :func:`complexity_study` -> :class:`ComplexityStudy`;
 * :func:`target_study` -> :class:`TargetStudy` (targets of one concept);
 * :func:`variance_study` -> :class:`VarianceStudy` (how the variance of ``F*_L`` grows with ``L``);
-* :func:`label_noise_study` -> :class:`LabelNoiseStudy`.
+* :func:`label_noise_study` -> :class:`LabelNoiseStudy`;
+* :func:`linear_share_study` -> :class:`LinearShareStudy` (the share of a term's variance that a linear
+  function of the token explains, :mod:`rnnlib.linear_share`; paper.md section 2.4).
+
+The sampled probes (variance, label noise) are cached kinds of the engine (:mod:`rnnlib.concept_kinds`).
 """
 from __future__ import annotations
 
@@ -20,17 +24,18 @@ from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_choice, check_float, check_int
 from ..concept import AdditiveConcept
-from ..experiment import ExperimentConfig, make_dataset, run_experiment
-from ..smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smooth_function
+from ..concept_kinds import LabelNoiseConfig, LabelNoiseData, VarianceConfig, VarianceData
+from ..engine import run_many
+from ..linear_share import DIRECTIONS, linear_share_table
+from ..smooth import C_STAR, SMOOTH_FUNCTIONS, log10_complexity_eps, log10_complexity_sample, smooth_function
 from ..tokens import embed, sample_tokens
 from .checks import require
 
 __all__ = ["TokenNormalization", "token_normalization", "TaylorTruncations", "taylor_truncations",
            "ComplexityStudy", "complexity_study", "TargetStudy", "target_study", "VarianceStudy",
-           "variance_study", "LabelNoiseStudy",
-           "label_noise_study"]
+           "variance_study", "LabelNoiseStudy", "label_noise_study", "LinearShareStudy", "linear_share_study"]
 
 
 @dataclass(frozen=True)
@@ -247,19 +252,13 @@ def target_study(n: int, length: int = 10, *, token_dim: int = 8, phi: str = "si
     return TargetStudy(targets=targets, labelled=np.asarray(concept.labelled), pair_sum_gap=gap, causal=causal)
 
 
-@dataclass(frozen=True)
-class VarianceStudy:
+class VarianceStudy(VarianceData):
     """``Var F*_L`` against the number of tokens ``L - 1``, without and with normalization.
 
     Attributes:
         n_terms: ``L - 1`` per length; ``var_raw``, ``var_norm``: ``(n_concepts, n_lengths)``, each on
             ``n_variance`` sequences (``labels="last"``).
     """
-
-    n_terms: np.ndarray
-    var_raw: np.ndarray
-    var_norm: np.ndarray
-    n_variance: int
 
     @property
     def slopes(self) -> tuple:
@@ -281,18 +280,17 @@ class VarianceStudy:
 
 
 def variance_study(lengths: Sequence[int], *, n_variance: int, n_concepts: int, token_dim: int = 8,
-                   phi: str = "sin(3z)") -> VarianceStudy:
-    """``Var F*_L`` of ``n_concepts`` concepts (seeds 0..) per length, on ``n_variance`` sequences each."""
-    var = {normalize: np.array([[AdditiveConcept(L, token_dim, phi=phi, normalize=normalize, seed=s)(
-                                     sample_tokens(n_variance, L, token_dim, seed=100 + s))[:, -1, 0].var()
-                                 for L in lengths] for s in range(n_concepts)])
-           for normalize in (False, True)}
-    return VarianceStudy(n_terms=np.asarray(lengths) - 1, var_raw=var[False], var_norm=var[True],
-                         n_variance=n_variance)
+                   phi: str = "sin(3z)", cache_dir=None) -> VarianceStudy:
+    """``Var F*_L`` of ``n_concepts`` concepts (seeds 0..) per length, on ``n_variance`` sequences each
+    (cached kind ``target_variance``, :class:`rnnlib.concept_kinds.VarianceConfig`)."""
+    config = VarianceConfig(tuple(check_int("length", L, minimum=2) for L in lengths),
+                            check_int("n_variance", n_variance, minimum=2),
+                            check_int("n_concepts", n_concepts, minimum=1),
+                            check_int("token_dim", token_dim, minimum=2), smooth_function(phi).name)
+    return VarianceStudy(**run_many([config], cache_dir=cache_dir, progress=False)[0].data())
 
 
-@dataclass(frozen=True)
-class LabelNoiseStudy:
+class LabelNoiseStudy(LabelNoiseData):
     """``OPT`` under Gaussian label noise, in units of ``Var F*`` and standardized.
 
     Attributes:
@@ -302,15 +300,6 @@ class LabelNoiseStudy:
             untrained experiment with ``noise_std = floor_noise`` and ``sigma^2 / (Var F* + sigma^2)``.
         shown: the level quoted in the text.
     """
-
-    levels: tuple
-    opt_rel: tuple
-    opt_std: tuple
-    n_noise: int
-    floor: float
-    floor_predicted: float
-    floor_noise: float
-    shown: float = 0.5
 
     def check(self) -> None:
         """OPT = s^2 in units of Var F*, s^2/(1+s^2) standardized; noise_floor agrees."""
@@ -333,25 +322,60 @@ class LabelNoiseStudy:
 
 def label_noise_study(n_noise: int, levels: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0), *,
                       length: int = 10, token_dim: int = 8, phi: str = "sin(3z)", floor_noise: float = 0.3,
-                      shown: float = 0.5) -> LabelNoiseStudy:
-    """Error of the true concept on noisy labels, and ``noise_floor`` of an untrained experiment."""
+                      shown: float = 0.5, cache_dir=None) -> LabelNoiseStudy:
+    """Error of the true concept on noisy labels, and ``noise_floor`` of an untrained experiment (cached
+    kind ``label_noise``, :class:`rnnlib.concept_kinds.LabelNoiseConfig`)."""
     levels = tuple(float(s) for s in levels)
     if shown not in levels:
         raise ValueError(f"shown must be one of the levels {levels}, got {shown!r}")
-    x = sample_tokens(n_noise, length, token_dim, seed=3)
-    sd = AdditiveConcept(length, token_dim, phi=phi, seed=4)(x)[:, -1, 0].std()
-    opt_rel, opt_std = [], []
-    for s in levels:
-        noisy = AdditiveConcept(length, token_dim, phi=phi, noise_std=s * sd, seed=4)
-        y = noisy.labels_for(x, seed=5)[:, -1, 0]
-        mse = np.mean((y - noisy(x)[:, -1, 0]) ** 2)              # error of the true concept
-        opt_rel.append(float(mse / sd ** 2))
-        opt_std.append(float(mse / y.var()))
-    # the library's OPT: noise_floor of an experiment that does not train (epochs = 0)
-    cfg = ExperimentConfig(length=length, width=32, n_train=100, n_test=n_noise, noise_std=floor_noise, epochs=0)
-    data = make_dataset(cfg)
-    var_test = data.concept(data.x_star_test)[:, -1, 0].var()
-    return LabelNoiseStudy(levels=levels, opt_rel=tuple(opt_rel), opt_std=tuple(opt_std), n_noise=n_noise,
-                           floor=float(run_experiment(cfg).noise_floor),
-                           floor_predicted=float(floor_noise ** 2 / (var_test + floor_noise ** 2)),
-                           floor_noise=float(floor_noise), shown=float(shown))
+    config = LabelNoiseConfig(check_int("n_noise", n_noise, minimum=2), levels,
+                              check_int("length", length, minimum=2),
+                              check_int("token_dim", token_dim, minimum=2), smooth_function(phi).name,
+                              check_float("floor_noise", floor_noise, positive=True), float(shown))
+    return LabelNoiseStudy(**run_many([config], cache_dir=cache_dir, progress=False)[0].data())
+
+
+@dataclass(frozen=True)
+class LinearShareStudy:
+    """The linear share of one term ``phi(<w*, x*>)`` of the concept, for each smooth function.
+
+    Attributes:
+        token_dim: raw token dimension; ``shares``: name -> direction -> share of ``Var phi`` that the best
+            affine function of the token explains (:func:`rnnlib.linear_share.linear_share`, exact by
+            quadrature), for ``w*`` uniform on the sphere (the class's draw) and orthogonal to the
+            token's constant coordinate.
+    """
+
+    token_dim: int
+    shares: dict
+
+    def check(self) -> None:
+        """z is all linear; even functions keep a linear part only through the constant coordinate."""
+        for name, s in self.shares.items():
+            for d, v in s.items():
+                require(-1e-12 <= v <= 1 + 1e-12, f"{name} ({d}): a share must lie in [0, 1], got {v}")
+        require(all(abs(v - 1) < 1e-9 for v in self.shares.get("z", {}).values()), "z is all linear")
+        for name in set(self.shares) & {"z^2", "cos(3z)-1"}:   # even in z: no linear part when z has mean 0
+            s = self.shares[name]
+            require(abs(s["orthogonal_to_constant"]) < 1e-9 < s["sphere"],
+                    f"{name}: linear share 0 only for directions orthogonal to the constant coordinate, got {s}")
+
+    def numbers(self) -> dict:
+        keys = {"z^2": "sq", "z^3": "cube", "sin(3z)": "sin", "cos(3z)-1": "cos", "exp(z)-1": "exp",
+                "tanh(4z)": "tanh4"}
+        out = {}
+        for name, key in keys.items():
+            if name in self.shares:
+                out[f"share_{key}_sphere"] = self.shares[name]["sphere"]
+                out[f"share_{key}_orth"] = self.shares[name]["orthogonal_to_constant"]
+        return out
+
+
+def linear_share_study(functions: Sequence[str] | None = None, *, token_dim: int = 8,
+                       directions: Sequence[str] = DIRECTIONS) -> LinearShareStudy:
+    """Linear shares of every function (default :data:`rnnlib.SMOOTH_FUNCTIONS`) for each direction law."""
+    names = list(dict.fromkeys(smooth_function(f).name for f in (SMOOTH_FUNCTIONS if functions is None else functions)))
+    directions = [check_choice("direction", d, DIRECTIONS) for d in directions]
+    token_dim = check_int("token_dim", token_dim, minimum=2)
+    tables = {d: linear_share_table(names, token_dim=token_dim, direction=d) for d in directions}
+    return LinearShareStudy(token_dim, {n: {d: float(tables[d][n].share) for d in directions} for n in names})

@@ -6,10 +6,15 @@ Song 2019), stable ReLU patterns ``D_l`` under the paper's input normalization, 
 stability and coherence of the maps ``Back_{i->j} = B D_j W ... D_{i+1} W``.
 
 * :func:`forward_study` -> :class:`ForwardStudy` (``||h_l||`` against ``||W||_2^l``, several widths);
+* :func:`forward_drift` -> :class:`ForwardDrift` (the share of initializations with ``||h_L|| > 10``,
+  per width, at ``L = 200``, for chapter 8's ledger);
 * :func:`flip_study` -> :class:`FlipStudy` (flipped patterns against ``eps_x``, with the Gaussian
   prediction);
 * :func:`backward_norm_study` -> :class:`BackwardNormStudy` (``||Back_{i->j}|| / ||B||``);
 * :func:`coherence_study` -> :class:`CoherenceStudy` (``|cos|`` between maps against the width).
+
+Each probe is a cached kind of the engine (:mod:`rnnlib.init_kinds`), so a re-executed chapter reads
+it; the result classes add the chapter's checks and numbers to the kinds' records.
 """
 from __future__ import annotations
 
@@ -18,17 +23,18 @@ from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_int
-from ..backward import backward_maps, distinct_pairs
-from ..forward import ForwardStability, forward_stability
+from .._checks import check_float, check_int
+from ..engine import run_many
+from ..forward import ForwardStability
+from ..init_kinds import (BackwardNormConfig, BackwardNormData, CoherenceConfig, CoherenceData, FlipConfig, FlipData,
+                          ForwardConfig, InputsSpec, backward_norm_data, coherence_data)
 from ..lazy import fit_power_law
-from ..patterns import flips_versus_eps_x, predicted_flips
-from ..rnn import ElmanRNN
 from ..tokens import embed, sample_tokens
 from .checks import require
 
-__all__ = ["ForwardStudy", "forward_study", "FlipStudy", "flip_study", "BackwardNormStudy",
-           "backward_norm_study", "CoherenceStudy", "coherence_study", "backward_inputs"]
+__all__ = ["ForwardStudy", "forward_study", "ForwardDrift", "forward_drift", "FlipStudy", "flip_study",
+           "BackwardNormStudy", "backward_norm_study", "CoherenceStudy", "coherence_study", "backward_inputs",
+           "backward_design", "InputsSpec"]
 
 # check(): the Gaussian (arc-cosine) prediction of the flipped fraction is within this relative error of the
 # measurement at every eps_x. Exact in expectation at step 2; later steps reuse W, hence a loose tolerance.
@@ -101,15 +107,67 @@ class ForwardStudy:
         return out
 
 
+def _forward_configs(widths, length, seeds, n, token_dim, eps_x) -> list:
+    seeds = tuple(check_int("seed", s, minimum=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must list at least one seed, got an empty sequence")
+    return [ForwardConfig(width=check_int("width", m, minimum=1), length=check_int("length", length, minimum=2),
+                          seeds=seeds, n=check_int("n", n, minimum=1),
+                          token_dim=check_int("token_dim", token_dim, minimum=1),
+                          eps_x=check_float("eps_x", eps_x, positive=True)) for m in widths]
+
+
 def forward_study(widths: Sequence[int], length: int, seeds: Sequence[int], *, n: int, token_dim: int = 8,
-                  eps_x: float = 0.3) -> ForwardStudy:
-    """:func:`rnnlib.forward_stability` at every width (float64 recurrences, the same sequences)."""
-    return ForwardStudy(tuple(forward_stability(m, length, seeds, n=n, token_dim=token_dim, eps_x=eps_x)
-                              for m in widths))
+                  eps_x: float = 0.3, cache_dir=None) -> ForwardStudy:
+    """:func:`rnnlib.forward_stability` at every width (float64 recurrences, the same sequences).
+
+    One cached kind per width (``forward_stability``, :class:`rnnlib.init_kinds.ForwardConfig`), read
+    from the engine's cache (``cache_dir`` as :func:`rnnlib.engine.run_many`).
+    """
+    records = run_many(_forward_configs(widths, length, seeds, n, token_dim, eps_x), cache_dir=cache_dir,
+                       progress=False)
+    return ForwardStudy(tuple(r.stability() for r in records))
 
 
 @dataclass(frozen=True)
-class FlipStudy:
+class ForwardDrift:
+    """Forward stability at one length: the share of initializations whose hidden norm ends large.
+
+    Attributes:
+        widths: ``(K,)``; ``length``: ``L``; ``n_seeds``: initializations per width; ``threshold``: 10.
+        fraction_above: per width, the fraction of initializations whose typical ``||h_L||`` (median over
+            the sequences) exceeds ``threshold``, ``(K,)``.
+        max_norm: per width, the largest typical ``||h_L||`` over the initializations, ``(K,)``.
+    """
+
+    widths: tuple
+    length: int
+    n_seeds: int
+    threshold: float
+    fraction_above: tuple
+    max_norm: tuple
+
+    def numbers(self) -> dict:
+        return {f"drift-above-{m}": f for m, f in zip(self.widths, self.fraction_above)}
+
+
+def forward_drift(widths: Sequence[int] = (64, 256, 1024), length: int = 200, seeds: Sequence[int] = range(12), *,
+                  n: int = 16, token_dim: int = 8, eps_x: float = 0.3, threshold: float = 10.0,
+                  cache_dir=None) -> ForwardDrift:
+    """The fraction of initializations with typical ``||h_L|| > threshold`` per width (paper section 5.1).
+
+    The defaults are chapter 3's full-profile forward design (``L = 200``, 12 seeds, 16 sequences, the
+    same cached runs as its figure); its ``ch3-drifting-<m>`` numbers are these fractions in percent.
+    """
+    threshold = check_float("threshold", threshold, positive=True)
+    study = forward_study(widths, length, seeds, n=n, token_dim=token_dim, eps_x=eps_x, cache_dir=cache_dir)
+    last = [r.typical[:, -1] for r in study.results]
+    return ForwardDrift(widths=tuple(study.widths), length=study.length, n_seeds=len(study.results[0].seeds),
+                        threshold=threshold, fraction_above=tuple(float(np.mean(v > threshold)) for v in last),
+                        max_norm=tuple(float(v.max()) for v in last))
+
+
+class FlipStudy(FlipData):
     """Flipped ReLU patterns against the input scale ``eps_x`` at one width.
 
     Attributes:
@@ -117,13 +175,6 @@ class FlipStudy:
         other, free: per-step flip fractions ``(E, L)`` against another sequence and against the
             input-free trajectory; ``predicted``: the Gaussian (Sheppard) prediction for ``other``.
     """
-
-    width: int
-    eps: np.ndarray
-    eps_x: float
-    other: np.ndarray
-    free: np.ndarray
-    predicted: np.ndarray
 
     def _mean(self, a: np.ndarray) -> np.ndarray:
         return a[:, 1:].mean(axis=1)                    # steps 2..L (step 1 is the start token)
@@ -164,15 +215,14 @@ class FlipStudy:
 
 
 def flip_study(width: int, length: int, n: int, eps_values: Sequence[float], *, token_dim: int = 8,
-               eps_x: float = 0.3) -> FlipStudy:
-    """Patterns of one network (seed 0) on sequences (seed 1) against others (seed 2) or none."""
-    model = ElmanRNN(token_dim + 1, check_int("width", width, minimum=1), seed=0)
-    xs_a = sample_tokens(n, length, token_dim, seed=1)
-    xs_b = sample_tokens(n, length, token_dim, seed=2)
-    eps = np.asarray(eps_values, dtype=float)
-    predicted = np.stack([predicted_flips(model, embed(xs_a, e), embed(xs_b, e)) for e in eps])
-    return FlipStudy(width=width, eps=eps, eps_x=float(eps_x), other=flips_versus_eps_x(model, xs_a, xs_b, eps),
-                     free=flips_versus_eps_x(model, xs_a, None, eps), predicted=predicted)
+               eps_x: float = 0.3, cache_dir=None) -> FlipStudy:
+    """Patterns of one network (seed 0) on sequences (seed 1) against others (seed 2) or none (cached
+    kind ``pattern_flips``, :class:`rnnlib.init_kinds.FlipConfig`)."""
+    config = FlipConfig(width=check_int("width", width, minimum=1), length=check_int("length", length, minimum=2),
+                        n=check_int("n", n, minimum=1), eps_values=tuple(float(e) for e in eps_values),
+                        token_dim=check_int("token_dim", token_dim, minimum=1),
+                        eps_x=check_float("eps_x", eps_x, positive=True))
+    return FlipStudy(**run_many([config], cache_dir=cache_dir, progress=False)[0].data())
 
 
 def backward_inputs(n: int, length: int = 10, *, token_dim: int = 8, eps_x: float = 0.3, seed: int = 3):
@@ -180,11 +230,15 @@ def backward_inputs(n: int, length: int = 10, *, token_dim: int = 8, eps_x: floa
     return embed(sample_tokens(n, length, token_dim, seed=seed), eps_x)
 
 
-@dataclass(frozen=True)
-class BackwardNormStudy:
-    """``norms``: width -> (``||Back_{i->j}||_F / ||B||_F`` ``(n, L, J)``, the outputs ``j``)."""
+def backward_design(n: int, length: int = 10, *, token_dim: int = 8, eps_x: float = 0.3, seed: int = 3) -> InputsSpec:
+    """The same inputs as :func:`backward_inputs`, as a spec: studies given it run as cached kinds."""
+    return InputsSpec(n=check_int("n", n, minimum=1), length=check_int("length", length, minimum=2),
+                      token_dim=check_int("token_dim", token_dim, minimum=1),
+                      eps_x=check_float("eps_x", eps_x, positive=True), seed=check_int("seed", seed, minimum=0))
 
-    norms: dict
+
+class BackwardNormStudy(BackwardNormData):
+    """``norms``: width -> (``||Back_{i->j}||_F / ||B||_F`` ``(n, L, J)``, the outputs ``j``)."""
 
     @property
     def widths(self) -> list:
@@ -213,20 +267,21 @@ class BackwardNormStudy:
         return out
 
 
-def backward_norm_study(widths: Sequence[int], x) -> BackwardNormStudy:
-    """Relative norms of every ``Back_{i->j}`` on inputs ``x`` for one network (seed 0) per width."""
-    norms = {}
-    for m in widths:
-        bm = backward_maps(ElmanRNN(x.shape[-1], m, seed=0), x)
-        norms[m] = (bm.relative_norms(), bm.outputs)
-    return BackwardNormStudy(norms)
+def backward_norm_study(widths: Sequence[int], x, *, cache_dir=None) -> BackwardNormStudy:
+    """Relative norms of every ``Back_{i->j}`` on inputs ``x`` for one network (seed 0) per width.
+
+    ``x``: an :class:`InputsSpec` (:func:`backward_design`; cached kind ``backward_norms``) or the
+    inputs themselves (computed here, not cached).
+    """
+    widths = tuple(check_int("width", m, minimum=1) for m in widths)
+    if isinstance(x, InputsSpec):
+        data = run_many([BackwardNormConfig(widths, x)], cache_dir=cache_dir, progress=False)[0]
+    else:
+        data = backward_norm_data(widths, x)
+    return BackwardNormStudy(**data.data())
 
 
-_GROUPS = ("same_output", "different_length", "same_length", "all")
-
-
-@dataclass(frozen=True)
-class CoherenceStudy:
+class CoherenceStudy(CoherenceData):
     """``|cos|`` between backward maps: one heatmap, and the mean by kind of pair against the width.
 
     Attributes:
@@ -235,13 +290,6 @@ class CoherenceStudy:
         widths: ``(K,)``; ``coherence``: kind -> ``(K, seeds)`` mean ``|cos|`` (kinds: same output ``j``,
             different lengths, same length shifted in time, all).
     """
-
-    heat_width: int
-    pairs: tuple
-    cos_heat: np.ndarray
-    overlap: float
-    widths: tuple
-    coherence: dict
 
     def mean(self, kind: str) -> np.ndarray:
         return self.coherence[kind].mean(axis=1)
@@ -277,18 +325,17 @@ class CoherenceStudy:
                 "ch3-coh-same-len-hi": self.mean("same_length").max()}
 
 
-def coherence_study(widths: Sequence[int], seeds: Sequence[int], x, *, heat_width: int) -> CoherenceStudy:
-    """Mean ``|cos|`` between the backward maps of networks (one per width and seed) on inputs ``x``."""
-    heat = ElmanRNN(x.shape[-1], heat_width, seed=0)
-    bm = backward_maps(heat, x)
-    pairs = distinct_pairs(bm.outputs, order="length")
-    patterns = heat.activation_patterns(x)
-    overlap = float((patterns[:, 1:] & patterns[:, :-1]).float().sum() / patterns[:, 1:].float().sum())
-    coherence = {kind: np.zeros((len(widths), len(seeds))) for kind in _GROUPS}
-    for a, m in enumerate(widths):
-        for b, seed in enumerate(seeds):
-            c = backward_maps(ElmanRNN(x.shape[-1], m, seed=seed), x).coherence()
-            for kind in _GROUPS:
-                coherence[kind][a, b] = c[kind]
-    return CoherenceStudy(heat_width=heat_width, pairs=tuple(pairs), cos_heat=bm.cos_matrix(pairs), overlap=overlap,
-                          widths=tuple(widths), coherence=coherence)
+def coherence_study(widths: Sequence[int], seeds: Sequence[int], x, *, heat_width: int,
+                    cache_dir=None) -> CoherenceStudy:
+    """Mean ``|cos|`` between the backward maps of networks (one per width and seed) on inputs ``x``.
+
+    ``x``: an :class:`InputsSpec` (:func:`backward_design`; cached kind ``coherence``) or the inputs
+    themselves (computed here, not cached).
+    """
+    widths, seeds = tuple(check_int("width", m, minimum=1) for m in widths), tuple(int(s) for s in seeds)
+    heat_width = check_int("heat_width", heat_width, minimum=1)
+    if isinstance(x, InputsSpec):
+        data = run_many([CoherenceConfig(widths, seeds, x, heat_width)], cache_dir=cache_dir, progress=False)[0]
+    else:
+        data = coherence_data(widths, seeds, x, heat_width)
+    return CoherenceStudy(**data.data())

@@ -9,25 +9,25 @@ Bartlett et al. 2017, unrolled; Tu et al. 2020). The concept class is that of th
 * :func:`position_example` -> :class:`PositionExample`: what each token adds to each output of one
   random concept of the class, for a repeated token and for two sentences with the same words.
 * :func:`prior_bounds` -> :class:`PriorBounds`: the weight-dependent factor of three bounds for
-  ``L = 2..L_max`` on networks at the paper's initialization, beside their hidden-state norms.
+  ``L = 2..L_max`` on networks at the paper's initialization, beside their hidden-state norms (a
+  cached kind of the engine, :class:`rnnlib.init_kinds.PriorBoundsConfig`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from .._checks import check_int
-from ..bounds import evaluate_bounds
+from .._checks import check_float, check_int
 from ..concept import AdditiveConcept
-from ..rnn import ElmanRNN
-from ..tokens import embed, sample_tokens
+from ..engine import run_many
+from ..init_kinds import BOUND_KEYS, PriorBoundsConfig, PriorBoundsData
+from ..tokens import sample_tokens
 from .checks import require
 
 __all__ = ["PositionExample", "position_example", "PriorBounds", "prior_bounds", "BOUND_KEYS"]
 
-BOUND_KEYS = ("zhang", "bartlett", "tu_lambda", "tu_factor")
 # check(): at the largest L every factor exceeds 10^(BOUND_FLOOR * L). ||W||_2 ~ 2 sqrt 2 gives about 0.45
 # decades per step; 0.4 leaves a margin for the narrowest width and says "exponential" without more.
 BOUND_FLOOR = 0.4
@@ -104,8 +104,7 @@ def position_example(words: Sequence[str] = ("team A", "beats", "team B"), *, to
                            outputs=concept(x)[:, -1, 0], same=concept_same.pair_contributions(x_same)[0, ..., 0])
 
 
-@dataclass(frozen=True)
-class PriorBounds:
+class PriorBounds(PriorBoundsData):
     """Prior bounds and hidden-state norms of random networks at several widths (Chapter 1).
 
     Attributes:
@@ -115,14 +114,9 @@ class PriorBounds:
         hidden: width -> typical ``||h_l||`` (mean over sequences) of each network, ``(n_nets, L_max)``.
         spectral_W, one_W: width -> median ``||W||_2`` and ``||W^T||_1`` over the networks.
         n_sequences: sequences run through every network.
-    """
 
-    lengths: np.ndarray
-    curves: Mapping[int, Mapping[str, np.ndarray]]
-    hidden: Mapping[int, np.ndarray]
-    spectral_W: Mapping[int, float]
-    one_W: Mapping[int, float]
-    n_sequences: int
+    The data is the cached kind ``ch1_prior_bounds`` (:class:`rnnlib.init_kinds.PriorBoundsConfig`).
+    """
 
     @property
     def widths(self) -> list:
@@ -206,25 +200,18 @@ class PriorBounds:
 
 
 def prior_bounds(widths: Sequence[int], *, n_nets: int = 5, n_sequences: int = 64, max_length: int = 100,
-                 token_dim: int = 8, eps_x: float = 0.3, data_seed: int = 1) -> PriorBounds:
+                 token_dim: int = 8, eps_x: float = 0.3, data_seed: int = 1, cache_dir=None) -> PriorBounds:
     """Evaluate the three bounds for ``L = 2..max_length`` on ``n_nets`` networks per width (seeds 0..).
 
     The same ``n_sequences`` random sequences (seed ``data_seed``) run through every network; the
-    typical ``||h_l||`` of a network is the mean over them.
+    typical ``||h_l||`` of a network is the mean over them. Computed once through the engine (kind
+    ``ch1_prior_bounds``) and read from its cache (``cache_dir``: as :func:`rnnlib.engine.run_many`).
     """
-    widths = [check_int("width", m, minimum=1) for m in widths]
-    n_nets = check_int("n_nets", n_nets, minimum=1)
-    max_length = check_int("max_length", max_length, minimum=3)
-    lengths = np.arange(2, max_length + 1)
-    x = embed(sample_tokens(check_int("n_sequences", n_sequences, minimum=1), max_length, token_dim,
-                            seed=data_seed), eps_x)
-    curves, hidden, spectral_W, one_W = {}, {}, {}, {}
-    for m in widths:
-        nets = [ElmanRNN(token_dim + 1, m, seed=s) for s in range(n_nets)]
-        evaluated = [evaluate_bounds(net, lengths) for net in nets]
-        curves[m] = {k: np.median([e[k] for e in evaluated], axis=0) for k in ("length",) + BOUND_KEYS}
-        spectral_W[m] = float(np.median([e["norms"]["spectral_W"] for e in evaluated]))
-        one_W[m] = float(np.median([e["norms"]["one_W"] for e in evaluated]))
-        hidden[m] = np.stack([net.hidden_states(x).norm(dim=-1).mean(dim=0).numpy() for net in nets])
-    return PriorBounds(lengths=lengths, curves=curves, hidden=hidden, spectral_W=spectral_W, one_W=one_W,
-                       n_sequences=n_sequences)
+    config = PriorBoundsConfig(
+        widths=tuple(check_int("width", m, minimum=1) for m in widths), n_nets=check_int("n_nets", n_nets, minimum=1),
+        n_sequences=check_int("n_sequences", n_sequences, minimum=1),
+        max_length=check_int("max_length", max_length, minimum=3),
+        token_dim=check_int("token_dim", token_dim, minimum=1),
+        eps_x=check_float("eps_x", eps_x, positive=True), data_seed=check_int("data_seed", data_seed, minimum=0))
+    data = run_many([config], cache_dir=cache_dir, progress=False)[0]
+    return PriorBounds(**data.data())

@@ -10,6 +10,9 @@ of the RNN in ``W' = W - W_0`` built from the maps ``Back_{i->j}``.
 * :func:`width_sweep` -> :class:`WidthSweep`: the same task at several widths, each run followed by a
   :class:`rnnlib.PseudoNetworkTracker`; its :meth:`WidthSweep.pseudo_network` gives
   :class:`PseudoNetworkFidelity`.
+
+Every run is a cached kind of the engine (``sgd``, and ``tracked_sgd`` of :mod:`rnnlib.sgd_kinds`), so a
+re-executed chapter trains nothing.
 """
 from __future__ import annotations
 
@@ -19,14 +22,15 @@ from typing import Sequence
 import numpy as np
 
 from .._checks import check_float, check_int
-from ..experiment import ExperimentConfig, ExperimentResult, run_experiment
-from ..lazy import fit_power_law, lazy_summary
-from ..pseudo_network import PseudoNetworkTracker
+from ..engine import run_many
+from ..experiment import ExperimentConfig, ExperimentResult
+from ..lazy import fit_power_law, lazy_summary, scaled_config
+from ..sgd_kinds import TrackedRunConfig
 from ..theory import log10_theory_iterations, rho, theory_output_scale, theory_step_size
 from .checks import require
 
 __all__ = ["TheoryVersusPractice", "theory_versus_practice", "WidthSweep", "width_sweep",
-           "PseudoNetworkFidelity", "LAZY_KEYS"]
+           "PseudoNetworkFidelity", "LAZY_KEYS", "training_runs"]
 
 
 @dataclass(frozen=True)
@@ -79,18 +83,23 @@ class TheoryVersusPractice:
                 "ch4-pr-disp": pr.w_displacement, "ch4-batch": pr.config.batch_size}
 
 
-def theory_versus_practice(base: ExperimentConfig, width: int, eps: float = 0.1) -> TheoryVersusPractice:
-    """Train ``base`` at ``width`` with Theorem 1's ``lambda, eta`` for accuracy ``eps``, and as configured."""
+def theory_versus_practice(base: ExperimentConfig, width: int, eps: float = 0.1, *,
+                           cache_dir=None) -> TheoryVersusPractice:
+    """Train ``base`` at ``width`` with Theorem 1's ``lambda, eta`` for accuracy ``eps``, and as configured.
+
+    Both runs are the engine's ``sgd`` kind, read from its cache (``cache_dir`` as
+    :func:`rnnlib.engine.run_many`).
+    """
     if not isinstance(base, ExperimentConfig):
         raise TypeError(f"base must be an ExperimentConfig, got {type(base).__name__}")
     eps = check_float("eps", eps, positive=True, below=1.0)
     L, m = base.length, check_int("width", width, minimum=2)
     lam, eta = theory_output_scale(eps, L, m), theory_step_size(eps, L, m)
+    theory, practical = run_many([base.replace(width=m, output_scale=lam, lr=eta), base.replace(width=m)],
+                                 cache_dir=cache_dir, progress=False)
     return TheoryVersusPractice(
         eps=eps, rho=rho(L, 1, m), lam=lam, eta=eta, log10_T=log10_theory_iterations(eps, L, m, phi=base.phi),
-        log10_T_c1=log10_theory_iterations(eps, L, m, phi=base.phi, c_star=1.0),
-        theory=run_experiment(base.replace(width=m, output_scale=lam, lr=eta)),
-        practical=run_experiment(base.replace(width=m)))
+        log10_T_c1=log10_theory_iterations(eps, L, m, phi=base.phi, c_star=1.0), theory=theory, practical=practical)
 
 
 LAZY_KEYS = {"displacement_fro": "fro", "displacement_spectral": "spec", "relative": "rel", "pattern_flips": "flips"}
@@ -101,7 +110,8 @@ class PseudoNetworkFidelity:
     """The pseudo-network at ``W_0`` against the trained RNN along each run of a width sweep.
 
     Attributes:
-        trackers: width -> :class:`rnnlib.PseudoNetworkTracker` (records along the trajectory).
+        trackers: width -> :class:`rnnlib.sgd_kinds.TrackerRecord` (what a
+            :class:`rnnlib.PseudoNetworkTracker` recorded along the trajectory).
         n_probe: test sequences the comparison runs on.
     """
 
@@ -145,7 +155,7 @@ class WidthSweep:
 
     Attributes:
         results: width -> :class:`rnnlib.ExperimentResult`.
-        trackers: width -> :class:`rnnlib.PseudoNetworkTracker` of that run.
+        trackers: width -> :class:`rnnlib.sgd_kinds.TrackerRecord` of that run's pseudo-network tracker.
         n_probe: test sequences the trackers compare on.
     """
 
@@ -199,13 +209,27 @@ class WidthSweep:
 
 
 def width_sweep(base: ExperimentConfig, widths: Sequence[int], *, n_probe: int = 128,
-                records: int = 4) -> WidthSweep:
-    """Train ``base`` at every width, recording the pseudo-network about ``records`` times per run."""
+                records: int = 4, cache_dir=None) -> WidthSweep:
+    """Train ``base`` at every width, recording the pseudo-network about ``records`` times per run.
+
+    Each run is the cached kind ``tracked_sgd`` (:class:`rnnlib.sgd_kinds.TrackedRunConfig`).
+    """
     if not isinstance(base, ExperimentConfig):
         raise TypeError(f"base must be an ExperimentConfig, got {type(base).__name__}")
-    results, trackers = {}, {}
-    for m in widths:
-        cfg = base.replace(width=check_int("width", m, minimum=2))
-        trackers[m] = PseudoNetworkTracker.for_config(cfg, n_probe=n_probe, every=max(1, cfg.epochs // records))
-        results[m] = run_experiment(cfg, callback=trackers[m])
-    return WidthSweep(results=results, trackers=trackers, n_probe=n_probe)
+    n_probe, records = check_int("n_probe", n_probe, minimum=1), check_int("records", records, minimum=1)
+    configs = [TrackedRunConfig(cfg, n_probe=n_probe, every=max(1, cfg.epochs // records))
+               for cfg in (base.replace(width=check_int("width", m, minimum=2)) for m in widths)]
+    runs = run_many(configs, cache_dir=cache_dir, progress=False)
+    return WidthSweep(results={c.run_config.width: r.result for c, r in zip(configs, runs)},
+                      trackers={c.run_config.width: r.tracker for c, r in zip(configs, runs)}, n_probe=n_probe)
+
+
+def training_runs(base: ExperimentConfig, widths: Sequence[int], lengths: Sequence[int], *, known=(),
+                  cache_dir=None) -> dict:
+    """The runs of the chapter's slider: :func:`rnnlib.lazy.scaled_config` ``(base, m, L)`` for every
+    width and length, by config (the engine's ``sgd`` kind, cached); ``known`` results (the width
+    sweep's) are used as they are and not trained again."""
+    runs = {r.config: r for r in known}
+    todo = [c for c in dict.fromkeys(scaled_config(base, m, L) for m in widths for L in lengths) if c not in runs]
+    runs.update(zip(todo, run_many(todo, cache_dir=cache_dir, progress=False)))
+    return runs
