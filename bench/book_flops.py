@@ -102,8 +102,9 @@ def run_flops(config: dict) -> int:
 
 
 def _sgd_runs(entry: dict) -> list[tuple[dict, dict]]:
-    """``(config, result)`` of the SGD training a cache entry holds: an ``sgd`` run, or a chapter 5
-    ``headline`` point of SGD on W (or on W and A); other kinds (ridge baselines, probes, lemma fits)
+    """``(config, result)`` of the SGD training a cache entry holds: an ``sgd`` run, a chapter 5
+    ``headline`` point of SGD on W (or on W and A), chapter 6's ``interference`` (two runs) and
+    ``single_position_sgd``; other kinds (ridge baselines, probes, lemma fits)
     hold no SGD training of this form and are not counted, so the total is a lower bound."""
     kind, r = entry.get("kind", "sgd"), entry.get("result") or {}
     if kind == "sgd" and "config" in r:
@@ -111,6 +112,12 @@ def _sgd_runs(entry: dict) -> list[tuple[dict, dict]]:
     if kind == "headline" and r.get("point", {}).get("method") in ("sgd_w", "sgd_wa"):
         cfg = dict(r["point"]["config"], trained="WA" if r["point"]["method"] == "sgd_wa" else "W")
         return [(cfg, {"seconds": r.get("seconds"), "n_steps": r.get("info", {}).get("n_steps")})]
+    # chapter 6: two models trained together (original and changed targets; the run's seconds once),
+    # and SGD on W against one-position targets (no run time stored)
+    if kind == "interference" and "run" in r.get("config", {}):
+        return [(r["config"]["run"], {"seconds": r.get("seconds")}), (r["config"]["run"], {"seconds": 0.0})]
+    if kind == "single_position_sgd" and "run" in r.get("config", {}):
+        return [(r["config"]["run"], {})]
     return []
 
 

@@ -1,20 +1,30 @@
-"""Opt-in: time the full-profile book build cold (empty execution cache) and warm (cache filled).
+"""Opt-in: time the full-profile book build three ways, per chapter, in one run (issues 12 and 16).
 
-    python bench/book_times.py          # or: make bench-book
+    python bench/book_times.py          # or: make bench-book   (three full builds; run on an idle machine)
+    python bench/book_times.py --fast   # the same three builds at fast-profile sizes (tests this script)
 
-Runs ``make clean`` and then ``make book`` twice from the repository root, with the sweep cache
-pointed at a new, empty directory (``RNNLIB_CACHE=_build/bench_sweep_cache``), so the cold build
-trains every network.  Then it re-executes each chapter that uses the sweep engine with that cache
-filled (the "warm chapter" times).  The builds are timed without the HTML and browser checks
-that ``make book`` runs afterwards (``BOOK_CHECKS=0``).  It writes ``bench/book_times.json``: ``book_cold_seconds``,
-``book_warm_seconds``, ``chapter_cold_seconds`` (per notebook, from the build log),
-``chapter_warm_seconds``, the machine and the commit;
-``bench/run_all.py`` copies those two figures into ``bench/results.json``.  After the cold build it
-computes ``book_flop_efficiency`` (training FLOPs of the runs the cold build cached, over the build
-time times the SGEMM peak measured then, with the breakdown of the rest: ``bench/book_flops.py``),
-stores it in ``bench/book_times.json`` and writes it into ``bench/results.json``.  It takes as long
-as two full builds (targets of issue 16: cold <= 15 minutes, warm <= 60 seconds on the 2-core
-machine), so ``make bench`` does not run it.
+The three builds, each timed whole and per page (from myst-nb's log lines):
+
+1. **cold**: ``make clean``, an empty engine cache (``RNNLIB_CACHE=_build/bench_sweep_cache``), then
+   ``make book``: every network is trained and every page executed;
+2. **warm**: ``make book`` again, nothing changed: the jupyter execution cache is filled and Sphinx
+   re-reads no unchanged page, so no page is executed (per page: 0 s, and what the build did with it);
+3. **re-execution**: the execution cache and the doctrees dropped (what the Makefile does when a
+   file of ``rnnlib/`` changes), the engine cache kept, then ``make book``: every page is executed
+   again and reads its experiments from the engine cache.  Its total is issue 12's figure ("a warm
+   ``make book`` re-executes the whole book in at most 60 s").
+
+The builds run without the HTML and browser checks that ``make book`` runs afterwards
+(``BOOK_CHECKS=0``).  After the cold build it computes ``book_flop_efficiency`` (training FLOPs of
+the runs the cold build cached, over the build time times the SGEMM peak measured then, with the
+breakdown of the rest: ``bench/book_flops.py``).  It writes ``bench/book_times.json`` (all of the
+above, the machine, and the load average before and after each build) and puts the book figures
+and ``book_flop_efficiency`` into ``bench/results.json`` (``bench/run_all.py`` reads them from
+``bench/book_times.json`` too).
+
+``--fast`` builds the fast profile with ``jupyter-book`` directly into ``_build/bench_fast`` (its
+own engine cache; no PDF) and writes only ``_build/bench_fast/book_times.json``: its figures are
+not the book's and never go into ``bench/results.json``.
 """
 from __future__ import annotations
 
@@ -35,73 +45,170 @@ sys.path.insert(0, str(HERE))
 from _timing import machine_info  # noqa: E402
 import book_flops  # noqa: E402
 
-
-SWEEP_CACHE = ROOT / "_build" / "bench_sweep_cache"
-# chapters whose warm time (sweep cache filled, notebook re-executed) is measured
-WARM_CHAPTERS = ["chapters/05_generalization.ipynb", "chapters/06_why_it_works.ipynb",
-                 "chapters/07_baselines_and_limits.ipynb", "chapters/08_claims_ledger.ipynb"]
-EXECUTED = re.compile(r"(chapters/[\w.-]+?)(?:\.ipynb)?:?\s.*?Executed notebook in ([\d.]+) seconds")
+# myst-nb's log lines, one per page: "<path>: Executed notebook in 5.95 seconds" or
+# "<path>: Using cached notebook: ID=3"
+PAGE_LINE = re.compile(r"^(\S+?):? (?:Executed notebook in ([\d.]+) seconds|(Using cached notebook))", re.MULTILINE)
+TARGETS = {"book_cold_seconds": 900, "book_warm_seconds": 60, "book_reexec_seconds": 60}
 
 
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "RNNLIB_FAST"}  # the full profile
-    env["RNNLIB_CACHE"] = str(SWEEP_CACHE)
-    return env
+class Profile:
+    """Where and how one profile builds: ``make book`` (full) or ``jupyter-book`` directly (fast)."""
+
+    def __init__(self, fast: bool):
+        self.fast = fast
+        self.out = ROOT / "_build" / "bench_fast" if fast else ROOT
+        self.build_dir = self.out / "_build"          # jupyter-book's _build under --path-output
+        self.sweep_cache = (self.out if fast else ROOT / "_build") / ("sweep_cache" if fast else "bench_sweep_cache")
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("RNNLIB_FAST", "MPLBACKEND")}
+        if self.fast:
+            env["RNNLIB_FAST"] = "1"
+        env["RNNLIB_CACHE"] = str(self.sweep_cache)
+        return env
+
+    def clean(self, log) -> None:
+        if self.fast:  # not self.out: the log being written lives there
+            shutil.rmtree(self.build_dir, ignore_errors=True)
+        else:
+            _run(["make", "clean"], log, self.env())
+        shutil.rmtree(self.sweep_cache, ignore_errors=True)
+
+    def drop_execution_cache(self) -> None:
+        """As the Makefile's ``.rnnlib-sources`` rule when ``rnnlib/`` changed: re-execute every page."""
+        for name in (".jupyter_cache", ".doctrees"):
+            shutil.rmtree(self.build_dir / name, ignore_errors=True)
+
+    def build_command(self) -> list[str]:
+        if self.fast:
+            jb = str(Path(sys.executable).with_name("jupyter-book"))
+            return [jb, "build", str(ROOT), "--path-output", str(self.out), "-W", "-n", "--keep-going"]
+        return ["make", "book", "BOOK_CHECKS=0"]
 
 
-def timed_make(target: str, log) -> float:
-    env = _env()
+def _run(cmd: list[str], log, env: dict) -> float:
+    log.flush()
     start = time.perf_counter()
-    proc = subprocess.run(["make", target, "BOOK_CHECKS=0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"`make {target}` failed (exit {proc.returncode}); see {log.name}")
+        raise SystemExit(f"`{' '.join(cmd)}` failed (exit {proc.returncode}); see {log.name}")
     return seconds
+
+
+def page_times(log_text: str) -> tuple[dict, list]:
+    """Executed seconds per page (``chapters/05_generalization``; 0.0 for a page read from the
+    execution cache) and the pages read from the cache."""
+    seconds, cached = {}, []
+    for m in PAGE_LINE.finditer(log_text):
+        page = "/".join(Path(m.group(1)).with_suffix("").parts[-2:])
+        seconds[page] = 0.0 if m.group(3) else float(m.group(2))
+        if m.group(3):
+            cached.append(page)
+    return seconds, cached
+
+
+def warm_status(page: str, build: dict) -> str:
+    """What the warm build did with ``page``: Sphinx re-reads only changed sources, so an unchanged
+    page is neither executed nor read from the execution cache."""
+    if page in build["cached_pages"]:
+        return "read from the execution cache"
+    return "executed" if page in build["pages"] else "up to date, not re-read"
+
+
+def timed_build(profile: Profile, log_path: Path, log) -> dict:
+    """One build: wall seconds, per-page seconds, pages read from the cache, load before and after."""
+    log.flush()
+    start = log.tell()
+    load_before = list(os.getloadavg())
+    seconds = _run(profile.build_command(), log, profile.env())
+    log.flush()
+    with open(log_path, errors="replace") as read:
+        read.seek(start)
+        text = read.read()
+    pages, cached = page_times(text)
+    return {"seconds": seconds, "pages": pages, "cached_pages": cached, "load_before": load_before,
+            "load_after": list(os.getloadavg()), "log": text}
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(HERE / "book_times.json"))
-    parser.add_argument("--log", default=str(HERE / "book_times.log"))
+    parser.add_argument("--fast", action="store_true", help="fast-profile sizes into _build/bench_fast (a test)")
+    parser.add_argument("--out", default=None, help="output JSON (default bench/book_times.json, or "
+                        "_build/bench_fast/book_times.json with --fast)")
+    parser.add_argument("--log", default=None, help="build log (default beside the output JSON)")
+    parser.add_argument("--no-flops", action="store_true", help="skip book_flop_efficiency")
     args = parser.parse_args(argv)
+    profile = Profile(args.fast)
+    if args.fast:
+        profile.out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else (profile.out / "book_times.json" if args.fast else HERE / "book_times.json")
+    log_path = Path(args.log) if args.log else out.with_suffix(".log")
     machine = machine_info()
-    with open(args.log, "w") as log:
-        timed_make("clean", log)
-        shutil.rmtree(SWEEP_CACHE, ignore_errors=True)
-        print("make book (cold: empty execution and sweep caches) ...", flush=True)
-        log.flush()
-        start = log.tell()
-        cold = timed_make("book", log)
-        log.flush()
-        end = log.tell()
-        print(f"  {cold:.0f} s; FLOP efficiency of the cold build ...", flush=True)
-        with open(args.log) as read:
-            read.seek(start)
-            cold_log = read.read(end - start)
-        # measured now, before the warm build: the peak and kernel starts on the same machine state
-        flops = book_flops.efficiency(SWEEP_CACHE, cold_log, cold, ROOT / "_build" / "jupyter_execute")
-        book_flops.print_summary(flops)
-        print("make book (warm: caches filled) ...", flush=True)
-        warm = timed_make("book", log)
-        print(f"  {warm:.0f} s", flush=True)
-    chapters = {m.group(1).split("/")[-1]: float(m.group(2)) for m in EXECUTED.finditer(cold_log)}
-    print("chapters, cold:", chapters, flush=True)
-    chapters_warm = {}
-    jupyter = str(Path(sys.executable).with_name("jupyter"))
-    for nb in WARM_CHAPTERS:
-        t0 = time.perf_counter()
-        subprocess.run([jupyter, "nbconvert", "--to", "notebook", "--execute", nb, "--output-dir",
-                        str(ROOT / "_build" / "bench_warm"), "--ExecutePreprocessor.timeout=1800"],
-                       cwd=ROOT, env=_env(), check=True, capture_output=True)
-        chapters_warm[Path(nb).stem] = time.perf_counter() - t0
-        print(f"  {Path(nb).stem} warm: {chapters_warm[Path(nb).stem]:.0f} s", flush=True)
+    builds, flops = {}, None
+    with open(log_path, "w") as log:
+        profile.clean(log)
+        for name, what in (("cold", "empty execution and engine caches"), ("warm", "both caches filled"),
+                           ("reexec", "execution cache dropped, engine cache filled")):
+            if name == "reexec":
+                profile.drop_execution_cache()
+            print(f"book build, {name} ({what}) ...", flush=True)
+            builds[name] = timed_build(profile, log_path, log)
+            print(f"  {builds[name]['seconds']:.0f} s", flush=True)
+            if name == "cold" and not args.no_flops:
+                # measured now, before the warm build: the peak and kernel starts on the same machine state
+                flops = book_flops.efficiency(profile.sweep_cache, builds["cold"]["log"], builds["cold"]["seconds"],
+                                              profile.build_dir / "jupyter_execute")
+                book_flops.print_summary(flops)
     machine["load_average_at_end"] = list(os.getloadavg())
-    result = {"book_cold_seconds": cold, "book_warm_seconds": warm, "chapter_cold_seconds": chapters,
-              "chapter_warm_seconds": chapters_warm, "book_flop_efficiency": flops, "machine": machine}
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    book_flops.write_result(flops, HERE / "results.json")
-    print(f"wrote {args.out} and book_flop_efficiency into {HERE / 'results.json'}")
+    chapters = sorted(set().union(*(b["pages"] for b in builds.values())))
+    result = {
+        "profile": "fast" if args.fast else "full",
+        "book_cold_seconds": builds["cold"]["seconds"],
+        "book_warm_seconds": builds["warm"]["seconds"],
+        "book_reexec_seconds": builds["reexec"]["seconds"],
+        "chapter_cold_seconds": builds["cold"]["pages"],
+        # seconds the warm build executed each page: 0.0 unless the execution cache missed
+        "chapter_warm_seconds": {p: builds["warm"]["pages"].get(p, 0.0) for p in chapters},
+        "chapter_warm_status": {p: warm_status(p, builds["warm"]) for p in chapters},
+        "chapter_reexec_seconds": builds["reexec"]["pages"],
+        "targets": TARGETS,
+        "book_flop_efficiency": flops,
+        "load_average_per_build": {k: {"before": b["load_before"], "after": b["load_after"]}
+                                   for k, b in builds.items()},
+        "machine": machine,
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print_table(result)
+    if not args.fast:
+        write_results(result, HERE / "results.json")
+        print(f"wrote {out} and the book figures into {HERE / 'results.json'}")
+    else:
+        print(f"wrote {out} (fast profile: bench/results.json untouched)")
     return result
+
+
+def print_table(result: dict) -> None:
+    rows = sorted(set(result["chapter_cold_seconds"]) | set(result["chapter_reexec_seconds"]))
+    print(f"\n{'page':40s} {'cold s':>8s} {'warm s':>8s} {'re-exec s':>10s}")
+    for p in rows:
+        cells = [result[k].get(p) for k in ("chapter_cold_seconds", "chapter_warm_seconds", "chapter_reexec_seconds")]
+        print(f"{p:40s} " + " ".join(f"{'-' if v is None else f'{v:.1f}':>{w}s}" for v, w in zip(cells, (8, 8, 10))))
+    for key, limit in TARGETS.items():
+        print(f"{key:40s} {result[key]:8.0f}   target <= {limit} s ({result['profile']} profile)")
+
+
+def write_results(result: dict, path: Path) -> None:
+    """Put the book figures (and ``book_flop_efficiency`` with its breakdown) into ``bench/results.json``."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for key in ("book_cold_seconds", "book_warm_seconds", "book_reexec_seconds"):
+        data[key] = result[key]
+    data.setdefault("details", {})["book_times"] = {k: result[k] for k in (
+        "chapter_cold_seconds", "chapter_warm_seconds", "chapter_warm_status", "chapter_reexec_seconds",
+        "load_average_per_build", "machine")}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    if result["book_flop_efficiency"] is not None:
+        book_flops.write_result(result["book_flop_efficiency"], path)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ class ExistenceConfig:
             raise ValueError(f"an existence config needs the fields {[f.name for f in fields(cls)]}, got {d!r}")
         return cls(**{**d, "phis": str_tuple("phis", d["phis"])})
 
+    def estimated_cost(self) -> float:
+        """Relative cost for a pool's schedule, in the unit of ``ExperimentConfig.estimated_cost``
+        (``n L m^2``): the gradient factors of the design and probe inputs (a forward and a backward
+        pass), and the true RNN's two forward passes for ``scatter_phi``."""
+        n = 2 * (self.n_design + self.n_probe) + (2 * self.n_probe if self.scatter_phi else 0)
+        return float(n * self.length * self.width ** 2)
+
     def run(self) -> ExistenceResult:
         L, t = self.length, self.token_dim
         setup = ExistenceSetup(ElmanRNN(t + 1, self.width, seed=self.seed), L,
@@ -130,6 +137,9 @@ class SinglePositionSGDConfig:
     @classmethod
     def from_dict(cls, d: dict) -> SinglePositionSGDConfig:
         return cls(ExperimentConfig.from_dict(d["run"]), str(d["phi"]), int(d["position"]), int(d["target_seed"]))
+
+    def estimated_cost(self) -> float:
+        return self.run_config.estimated_cost()
 
     def run(self) -> SinglePositionSGDResult:
         cfg = self.run_config

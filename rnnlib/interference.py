@@ -164,6 +164,10 @@ class InterferenceConfig:
     def from_dict(cls, d: dict) -> InterferenceConfig:
         return cls(ExperimentConfig.from_dict(d["run"]), int_tuple("pair", d["pair"]), int(d["n_probe"]))
 
+    def estimated_cost(self) -> float:
+        """Relative cost for a pool's schedule: two SGD runs (original and changed targets)."""
+        return 2 * self.run_config.estimated_cost()
+
     def run(self) -> InterferenceRun:
         from .backward import backward_maps
 

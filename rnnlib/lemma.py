@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
 from ._checks import as_array, check_choice, check_float, check_int
-from .payload import finite_array, finite_number, float_tuple, int_tuple
 from .smooth import SmoothFunction, smooth_function
 
-__all__ = ["IndicatorFit", "fit_indicator", "hermite", "threshold_factors", "noisy_threshold_factors",
-           "sup_error_vs_neurons", "noise_robustness", "LemmaRateConfig", "LemmaRateResult", "LemmaNoiseConfig",
-           "LemmaNoiseResult"]
+__all__ = ["IndicatorFit", "fit_indicator", "shared_sup_errors", "hermite", "threshold_factors",
+           "noisy_threshold_factors", "sup_error_vs_neurons", "noise_robustness"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -184,15 +181,25 @@ class IndicatorFit:
         chunk = check_int("chunk", chunk, minimum=1)
         nr = self.sample_neurons(M, seed)
         rng = np.random.default_rng([check_int("seed", seed, minimum=0), 1])
-        root = np.sqrt(np.clip(1.0 - u ** 2, 0.0, None))
-        total = np.zeros(u.shape)
-        for s in range(0, M, chunk):
-            pre = (nr["alpha"][s:s + chunk, None] * u + nr["beta"][s:s + chunk, None] * root
-                   + nr["b0"][s:s + chunk, None])
-            if noise > 0:
-                pre = pre + (noise * rng.standard_normal(pre.shape) if noise_kind == "gaussian" else noise)
-            total += (nr["H"][s:s + chunk, None] * (pre >= 0)).sum(axis=0)
-        return total / M
+        return _fire_sums(u, nr, [[nr["H"]]], [noise], rng, noise_kind, chunk)[0, 0] / M
+
+
+def _fire_sums(u, nr: dict, H: list, noises: list, rng, noise_kind: str, chunk: int) -> np.ndarray:
+    """``sum_r H_r 1{alpha_r u + beta_r sqrt(1-u^2) + b0_r + n >= 0}`` for each weight vector ``H[t][k]``
+    at the noise size ``noises[t]``; ``(len(noises), len(H[0]), n_u)``.  One pre-activation and one
+    block of standard normals (from ``rng``, blocks of ``chunk`` neurons) serve every ``H`` and ``tau``."""
+    root = np.sqrt(np.clip(1.0 - u ** 2, 0.0, None))
+    total = np.zeros((len(noises), len(H[0]), u.size))
+    gaussian = noise_kind == "gaussian" and any(tau > 0 for tau in noises)
+    for s in range(0, nr["alpha"].size, chunk):
+        pre = (nr["alpha"][s:s + chunk, None] * u + nr["beta"][s:s + chunk, None] * root
+               + nr["b0"][s:s + chunk, None])
+        normals = rng.standard_normal(pre.shape) if gaussian else None
+        for t, tau in enumerate(noises):
+            fires = (pre if tau == 0 else pre + (tau * normals if noise_kind == "gaussian" else tau)) >= 0
+            for k, h in enumerate(H[t]):
+                total[t, k] += (h[s:s + chunk, None] * fires).sum(axis=0)
+    return total
 
 
 def fit_indicator(phi="sin(3z)", *, degree: int = 14, bias_scale: float = 1.0, noise_std: float = 0.0,
@@ -262,124 +269,50 @@ def sup_error_vs_neurons(fit: IndicatorFit, Ms, *, n_draws: int = 5, n_grid: int
 
 def noise_robustness(fit: IndicatorFit, noises, *, M: int = 100_000, n_draws: int = 3, n_grid: int = 201,
                      seed: int = 0, noise_kind: str = "gaussian") -> np.ndarray:
-    """Sup error at fixed ``M`` for each threshold-noise size ``tau``; shape ``(len(noises), n_draws)``."""
-    out = np.empty((len(noises), check_int("n_draws", n_draws, minimum=1)))
-    for a, tau in enumerate(noises):
-        out[a] = sup_error_vs_neurons(fit, [M], n_draws=n_draws, n_grid=n_grid, seed=seed,
-                                      noise=check_float("noise", tau, nonnegative=True),
-                                      noise_kind=noise_kind)[0]
+    """Sup error at fixed ``M`` for each threshold-noise size ``tau``; shape ``(len(noises), n_draws)``.
+
+    Equal, value for value, to :func:`sup_error_vs_neurons` at ``[M]`` for each ``tau`` (same neurons
+    and noise draws), computed with one draw of the neurons and of the noise per draw for all ``tau``.
+    """
+    noises = [check_float("noise", tau, nonnegative=True) for tau in noises]
+    return shared_sup_errors([[fit]] * len(noises), noises, M=M, n_draws=n_draws, n_grid=n_grid, seed=seed,
+                             noise_kind=noise_kind)[:, 0]
+
+
+def shared_sup_errors(fits, noises, *, M: int, n_draws: int, n_grid: int = 201, seed: int = 0,
+                      noise_kind: str = "gaussian") -> np.ndarray:
+    """Sup errors of the fits ``fits[t]`` (lists of one length, one ``bias_scale`` and ``u_range``) at
+    the noise ``noises[t]``, all on the same neurons and noise draws; ``(len(noises), len(fits[0]), n_draws)``.
+
+    Each value equals bitwise :func:`sup_error_vs_neurons` ``(fit, [M], n_draws=n_draws, seed=seed,
+    noise=noises[t])``: the neurons, the pattern and the noise's normals do not depend on ``H`` or on
+    ``tau``, so they are drawn once per draw (chapter 6's noise study drew the same normals 8 times).
+    """
+    flat = [f for group in fits for f in group]
+    if len(fits) != len(noises) or not flat or len({len(g) for g in fits}) != 1 \
+            or not all(isinstance(f, IndicatorFit) for f in flat):
+        raise ValueError(f"fits must be one list of IndicatorFit per noise size, all of one non-zero length, "
+                         f"got {[len(g) for g in fits]} for {len(noises)} noises")
+    if len({(f.bias_scale, f.u_range) for f in flat}) != 1:
+        raise ValueError("fits must share bias_scale and u_range, got "
+                         f"{sorted({(f.bias_scale, f.u_range) for f in flat})}")
+    noises = [check_float("noise", tau, nonnegative=True) for tau in noises]
+    noise_kind = check_choice("noise_kind", noise_kind, ("gaussian", "shift"))
+    M, n_draws = check_int("M", M, minimum=1), check_int("n_draws", n_draws, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    u = np.linspace(*flat[0].u_range, check_int("n_grid", n_grid, minimum=2))
+    out = np.empty((len(noises), len(fits[0]), n_draws))
+    for d in range(n_draws):
+        nr = flat[0].sample_neurons(M, seed + d)
+        H = [[f.H(nr["alpha"], nr["b0"]) for f in group] for group in fits]
+        total = _fire_sums(u, nr, H, noises, np.random.default_rng([seed + d, 1]), noise_kind, 20000)
+        out[:, :, d] = [[np.abs(total[t, k] / M - f.phi(u)).max() for k, f in enumerate(g)] for t, g in enumerate(fits)]
     return out
 
 
-# -- cached kinds (chapter 6 reads them through rnnlib.engine.run_many) ---------------------------
-
-@dataclass(frozen=True)
-class LemmaRateConfig:
-    """Kind ``lemma_rate``: the fit of ``phi`` and its sup error against the number of neurons ``M``.
-
-    Fields: ``phi`` (a name of :data:`rnnlib.SMOOTH_FUNCTIONS`), ``ms`` (the ``M`` values),
-    ``n_draws`` draws of the neurons per ``M`` (seeds from ``seed``), ``curve_ms``: the ``M`` values
-    at which the estimate on a grid of ``n_curve`` points of ``u`` is kept for a figure (seed 1).
-    """
-
-    kind: ClassVar[str] = "lemma_rate"
-    phi: str
-    ms: tuple
-    n_draws: int
-    seed: int = 0
-    curve_ms: tuple = ()
-    n_curve: int = 201
-
-    def to_dict(self) -> dict:
-        return {"phi": self.phi, "ms": list(self.ms), "n_draws": self.n_draws, "seed": self.seed,
-                "curve_ms": list(self.curve_ms), "n_curve": self.n_curve}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LemmaRateConfig:
-        return cls(str(d["phi"]), int_tuple("ms", d["ms"]), int(d["n_draws"]), int(d["seed"]),
-                   int_tuple("curve_ms", d["curve_ms"]), int(d["n_curve"]))
-
-    def run(self) -> LemmaRateResult:
-        fit = fit_indicator(self.phi)
-        u = np.linspace(-1, 1, check_int("n_curve", self.n_curve, minimum=2))
-        curves = np.array([fit.estimate(u, M, seed=1) for M in self.curve_ms]).reshape(len(self.curve_ms), u.size)
-        return LemmaRateResult(self, sup_error_vs_neurons(fit, self.ms, n_draws=self.n_draws, seed=self.seed),
-                               fit.second_moment, fit.bias_error(), curves)
-
-
-@dataclass(frozen=True, eq=False)
-class LemmaRateResult:
-    """``errors`` ``(len(ms), n_draws)``; ``second_moment`` ``E[H^2]``; ``bias`` (infinite ``M``);
-    ``curves`` ``(len(curve_ms), n_curve)``: the finite-``M`` estimates on ``u in [-1, 1]``."""
-
-    config: LemmaRateConfig
-    errors: np.ndarray
-    second_moment: float
-    bias: float
-    curves: np.ndarray
-
-    def to_dict(self) -> dict:
-        return {"config": self.config.to_dict(), "errors": self.errors.tolist(),
-                "second_moment": self.second_moment, "bias": self.bias, "curves": self.curves.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LemmaRateResult:
-        config = LemmaRateConfig.from_dict(d["config"])
-        # JSON drops the shape of an empty array: no curve_ms, no curves, shape (0, n_curve)
-        curves = np.empty((0, config.n_curve)) if not config.curve_ms and d["curves"] == [] \
-            else finite_array("curves", d["curves"], 2)
-        return cls(config, finite_array("errors", d["errors"], 2),
-                   finite_number("second_moment", d["second_moment"]), finite_number("bias", d["bias"]), curves)
-
-
-LemmaRateConfig.result_type = LemmaRateResult
-
-
-@dataclass(frozen=True)
-class LemmaNoiseConfig:
-    """Kind ``lemma_noise``: sup error at ``M`` neurons when every threshold carries ``N(0, tau^2)``
-    noise, for the plain fit of ``phi`` and for fits that know ``tau`` (one per ``tau`` of ``taus``)."""
-
-    kind: ClassVar[str] = "lemma_noise"
-    phi: str
-    taus: tuple
-    M: int
-    n_draws: int
-    seed: int = 5
-
-    def to_dict(self) -> dict:
-        return {"phi": self.phi, "taus": list(self.taus), "M": self.M, "n_draws": self.n_draws, "seed": self.seed}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LemmaNoiseConfig:
-        return cls(str(d["phi"]), float_tuple("taus", d["taus"]), int(d["M"]), int(d["n_draws"]), int(d["seed"]))
-
-    def run(self) -> LemmaNoiseResult:
-        opts = dict(M=self.M, n_draws=self.n_draws, seed=self.seed)
-        plain = noise_robustness(fit_indicator(self.phi), self.taus, **opts)
-        aware = [fit_indicator(self.phi, noise_std=tau) for tau in self.taus]
-        return LemmaNoiseResult(self, plain, np.array([noise_robustness(f, [tau], **opts)[0]
-                                                       for f, tau in zip(aware, self.taus)]),
-                                np.array([f.second_moment for f in aware]))
-
-
-@dataclass(frozen=True, eq=False)
-class LemmaNoiseResult:
-    """``plain``, ``aware``: sup errors ``(len(taus), n_draws)``; ``aware_second``: ``E[H^2]`` per ``tau``."""
-
-    config: LemmaNoiseConfig
-    plain: np.ndarray
-    aware: np.ndarray
-    aware_second: np.ndarray
-
-    def to_dict(self) -> dict:
-        return {"config": self.config.to_dict(), "plain": self.plain.tolist(), "aware": self.aware.tolist(),
-                "aware_second": self.aware_second.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LemmaNoiseResult:
-        return cls(LemmaNoiseConfig.from_dict(d["config"]), finite_array("plain", d["plain"], 2),
-                   finite_array("aware", d["aware"], 2), finite_array("aware_second", d["aware_second"], 1))
-
-
-LemmaNoiseConfig.result_type = LemmaNoiseResult
+def __getattr__(name: str):
+    """The cached kinds moved to :mod:`rnnlib.lemma_kinds`; their old import path keeps working."""
+    if name in ("LemmaRateConfig", "LemmaRateResult", "LemmaNoiseConfig", "LemmaNoiseResult"):
+        from . import lemma_kinds
+        return getattr(lemma_kinds, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

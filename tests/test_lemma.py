@@ -6,7 +6,7 @@ import pytest
 
 from rnnlib import fit_power_law
 from rnnlib.lemma import (fit_indicator, hermite, noisy_threshold_factors, noise_robustness,
-                          sup_error_vs_neurons, threshold_factors)
+                          shared_sup_errors, sup_error_vs_neurons, threshold_factors)
 
 
 def test_threshold_factors_match_monte_carlo():
@@ -80,3 +80,48 @@ def test_bad_input():
         fit.estimate(np.array([0.0]), 10, noise=0.1, noise_kind="uniform")
     with pytest.raises(ValueError, match="M"):
         fit.estimate(np.array([0.0]), 0)
+
+
+def test_shared_draws_give_the_values_of_one_fit_at_a_time():
+    # the noise study draws neurons and noise once for every fit and tau: each value must be the
+    # one sup_error_vs_neurons gives for that fit and tau alone, bit for bit
+    plain, aware = fit_indicator("sin(3z)", degree=8), fit_indicator("sin(3z)", degree=8, noise_std=0.5)
+    taus = [0.0, 0.5, 1.0]
+    shared = shared_sup_errors([[plain, aware]] * 3, taus, M=3000, n_draws=2, n_grid=41, seed=4)
+    assert shared.shape == (3, 2, 2)
+    for t, tau in enumerate(taus):
+        for k, fit in enumerate((plain, aware)):
+            alone = sup_error_vs_neurons(fit, [3000], n_draws=2, n_grid=41, seed=4, noise=tau)[0]
+            assert np.array_equal(shared[t, k], alone), (tau, k)
+    for kind in ("gaussian", "shift"):   # and noise_robustness, which now goes through it
+        alone = [sup_error_vs_neurons(plain, [3000], n_draws=2, n_grid=41, seed=4, noise=tau, noise_kind=kind)[0]
+                 for tau in taus]
+        assert np.array_equal(noise_robustness(plain, taus, M=3000, n_draws=2, n_grid=41, seed=4, noise_kind=kind),
+                              np.array(alone))
+    # the estimate goes through the same kernel: it equals the plain loop over blocks of neurons
+    u, nr = np.linspace(-1, 1, 7), plain.sample_neurons(500, 3)
+    rng, total = np.random.default_rng([3, 1]), np.zeros(7)
+    for s in range(0, 500, 64):
+        pre = nr["alpha"][s:s + 64, None] * u + nr["beta"][s:s + 64, None] * np.sqrt(1 - u ** 2) + nr["b0"][s:s + 64, None]
+        total += (nr["H"][s:s + 64, None] * (pre + 0.3 * rng.standard_normal(pre.shape) >= 0)).sum(axis=0)
+    assert np.array_equal(plain.estimate(u, 500, seed=3, noise=0.3, chunk=64), total / 500)
+
+
+def test_shared_sup_errors_refuses_mismatched_fits():
+    a, b = fit_indicator("z", degree=2), fit_indicator("z", degree=2, bias_scale=2.0)
+    with pytest.raises(ValueError, match="bias_scale"):
+        shared_sup_errors([[a, b]], [0.0], M=10, n_draws=1)
+    with pytest.raises(ValueError, match="one list"):
+        shared_sup_errors([[a], [a, a]], [0.0, 0.1], M=10, n_draws=1)
+    with pytest.raises(ValueError, match="one list"):
+        shared_sup_errors([[a]], [0.0, 0.1], M=10, n_draws=1)
+    with pytest.raises(ValueError, match="noise"):
+        shared_sup_errors([[a]], [-0.1], M=10, n_draws=1)
+
+
+def test_kinds_keep_their_old_import_path():
+    import rnnlib.lemma as lemma
+    import rnnlib.lemma_kinds as kinds
+    assert lemma.LemmaRateConfig is kinds.LemmaRateConfig and lemma.LemmaNoiseResult is kinds.LemmaNoiseResult
+    with pytest.raises(AttributeError, match="no_such_name"):
+        lemma.no_such_name  # noqa: B018

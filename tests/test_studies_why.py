@@ -2,6 +2,7 @@
 studies (rnnlib.studies.why): round trips through the engine's cache, refusal of damaged payloads,
 and the chapter's checks at small sizes (the fast profile's)."""
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from rnnlib import engine, tasks
 from rnnlib.existence_kinds import ExistenceConfig, ExistenceResult, SinglePositionSGDConfig
 from rnnlib.glue import glue_values
 from rnnlib.interference import InterferenceConfig, InterferenceResult, InterferenceRun
-from rnnlib.lemma import LemmaNoiseConfig, LemmaNoiseResult, LemmaRateConfig, LemmaRateResult
+from rnnlib.lemma_kinds import LemmaNoiseConfig, LemmaNoiseResult, LemmaRateConfig, LemmaRateResult
 from rnnlib.plots import why as plots
 from rnnlib.studies import why
 
@@ -87,8 +88,9 @@ def test_lemma_check_fails_on_a_wrong_rate(lemma):
 
 
 def test_existence_study_checks_and_glue():
-    st = why.existence_study([128, 512, 2048], [0], ["z", "z^2", "sin(3z)"], n_design=64, n_probe=150,
-                             sgd_config=tasks.single_position_sgd(fast=True), cache_dir=False)
+    with ThreadPoolExecutor(1) as pool:   # on an executor the engine starts the costliest first
+        st = why.existence_study([128, 512, 2048], [0], ["z", "z^2", "sin(3z)"], n_design=64, n_probe=150,
+                                 sgd_config=tasks.single_position_sgd(fast=True), cache_dir=False, executor=pool)
     st.check()
     values = glue_values(st, {"fig-ch6-wstar": plots.plot_existence_study(st)})
     assert {"ch6-sgd-z-10", "ch6-sgd-sin-5", "ch6-w-m-needed-sin", "ch6-w-target-err", "ch6-rnn-err",
@@ -98,6 +100,14 @@ def test_existence_study_checks_and_glue():
 
 def test_interference_study_checks_and_glue():
     st = why.interference_study(SMALL_INT, cache_dir=False)
+    # through an executor the engine starts the widest (costliest) runs first; the runs come back
+    # in the design's order with the same numbers
+    with ThreadPoolExecutor(1) as pool:
+        on_executor = why.interference_runs(SMALL_INT, cache_dir=False, executor=pool)
+    assert [r.config.run_config for r in on_executor] == SMALL_INT.configs()
+    assert [r.moved.tolist() for r in on_executor] == [r.moved.tolist() for row in st.runs for r in row]
+    costs = [InterferenceConfig(c, SMALL_INT.pair).estimated_cost() for c in SMALL_INT.configs()]
+    assert costs == sorted(costs) and costs[0] < costs[-1]   # the design lists widths in increasing order
     st.check()
     values = glue_values(st, {"fig-ch6-interference": plots.plot_interference_study(st)})
     assert values["ch6-int-m-max"] == SMALL_INT.widths[-1] and values["ch6-int-ratio-max"] < 0.5

@@ -122,16 +122,18 @@ class LemmaStudy:
 
 
 def lemma_study(phis: Sequence[str], ms: Sequence[int], n_draws: int, *, taus: Sequence[float] = (),
-                m_noise: int = 0, noise_phis: Sequence[str] = ("z^2", "sin(3z)"), cache_dir=None) -> LemmaStudy:
+                m_noise: int = 0, noise_phis: Sequence[str] = ("z^2", "sin(3z)"), cache_dir=None,
+                executor=None) -> LemmaStudy:
     """Fit ``H`` for each ``phi``, its sup error at each ``M`` (``n_draws`` draws, seeds from 0), the
     estimates at ``ms[1]`` and ``ms[-1]`` for a figure, and (with ``taus``) the noisy-threshold fits at
-    ``m_noise`` neurons; all through the engine's cache (``cache_dir`` as :func:`run_many`)."""
+    ``m_noise`` neurons; all through the engine's cache (``cache_dir`` and ``executor`` as
+    :func:`run_many`; a result does not depend on where it ran)."""
     curve_ms = (ms[1], ms[-1]) if len(ms) > 1 else tuple(ms)
     rates = [LemmaRateConfig(p, tuple(int(m) for m in ms), int(n_draws), curve_ms=tuple(int(m) for m in curve_ms))
              for p in phis]
     noise = [LemmaNoiseConfig(p, tuple(float(t) for t in taus), int(m_noise), int(n_draws)) for p in noise_phis] \
         if len(taus) else []
-    res = run_many(rates + noise, cache_dir=cache_dir, progress=False)
+    res = run_many(rates + noise, cache_dir=cache_dir, executor=executor, progress=False)
     return LemmaStudy(tuple(res[:len(rates)]), tuple(res[len(rates):]),
                       {p: float(log10_complexity_eps(p, 1.0, 0.01, c_star=1.0)) for p in phis})
 
@@ -210,16 +212,18 @@ class ExistenceStudy:
 
 def existence_study(widths: Sequence[int], seeds: Sequence[int], phis: Sequence[str], *, n_design: int,
                     n_probe: int, sgd_config: ExperimentConfig, sgd_positions: Sequence[int] = (10, 5),
-                    sgd_phis: Sequence[str] = ("z", "sin(3z)"), length: int = 10, cache_dir=None) -> ExistenceStudy:
+                    sgd_phis: Sequence[str] = ("z", "sin(3z)"), length: int = 10, cache_dir=None,
+                    executor=None) -> ExistenceStudy:
     """``W*`` for ``phi(<w*, x*_L>)`` at each width and seed (the true RNN checked for the first
-    ``phi`` at the largest width), and SGD on W (``sgd_config``) on the targets at ``sgd_positions``."""
+    ``phi`` at the largest width), and SGD on W (``sgd_config``) on the targets at ``sgd_positions``
+    (``cache_dir``, ``executor`` as :func:`run_many`)."""
     phis = tuple(phis)
     grid = [ExistenceConfig(int(m), int(s), phis, int(n_design), int(n_probe), length=length,
                             scatter_phi=phis[0] if (m == widths[-1] and b == 0) else "")
             for m in widths for b, s in enumerate(seeds)]
     sgd_keys = [(p, int(i)) for p in sgd_phis for i in sgd_positions]
     sgd = [SinglePositionSGDConfig(sgd_config, p, i) for p, i in sgd_keys]
-    res = run_many(grid + sgd, cache_dir=cache_dir, progress=False, desc="existence of W*")
+    res = run_many(grid + sgd, cache_dir=cache_dir, executor=executor, progress=False, desc="existence of W*")
     n = len(seeds)
     rows = tuple(tuple(res[a * n:(a + 1) * n]) for a in range(len(widths)))
     return ExistenceStudy(tuple(widths), tuple(seeds), phis, rows,
@@ -273,16 +277,17 @@ class InterferenceStudy:
                 "ch6-moved-before": last.moved[last.positions < j0].mean(), "ch6-int-seeds": len(self.seeds)}
 
 
-def interference_runs(design, *, cache_dir=None) -> list:
+def interference_runs(design, *, cache_dir=None, executor=None) -> list:
     """The cached :class:`~rnnlib.interference.InterferenceRun` of every config of ``design`` (a
-    :class:`rnnlib.tasks.InterferenceDesign`), in ``design.configs()`` order."""
+    :class:`rnnlib.tasks.InterferenceDesign`), in ``design.configs()`` order (``cache_dir``,
+    ``executor`` as :func:`run_many`)."""
     return run_many([InterferenceConfig(cfg, tuple(design.pair)) for cfg in design.configs()],
-                    cache_dir=cache_dir, progress=False, desc="interference")
+                    cache_dir=cache_dir, executor=executor, progress=False, desc="interference")
 
 
-def interference_study(design, *, cache_dir=None) -> InterferenceStudy:
+def interference_study(design, *, cache_dir=None, executor=None) -> InterferenceStudy:
     """Chapter 6's interference experiment on ``design`` (``rnnlib.tasks.interference_design()``)."""
-    runs = interference_runs(design, cache_dir=cache_dir)
+    runs = interference_runs(design, cache_dir=cache_dir, executor=executor)
     n = len(design.seeds)
     return InterferenceStudy(tuple(design.widths), tuple(design.seeds), tuple(design.pair),
                              tuple(tuple(runs[a * n:(a + 1) * n]) for a in range(len(design.widths))))

@@ -1,0 +1,64 @@
+"""bench/book_times.py: per-page times of the cold, warm and re-execution builds, read from a build log."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import book_times  # noqa: E402
+
+LOG = """\
+\x1b[01mreading sources... \x1b[39;49;00m[ 15%] appendix/making_the_book
+/repo/appendix/making_the_book.md: Executing notebook using local CWD [mystnb]
+/repo/appendix/making_the_book.md: Executed notebook in 4.04 seconds [mystnb]
+/repo/chapters/05_generalization.ipynb: Executed notebook in 522.94 seconds [mystnb]
+/repo/chapters/06_why_it_works.ipynb: Using cached notebook: ID=7 [mystnb]
+some other line mentioning Executed notebook in 9.99 seconds without a path first
+"""
+
+
+def test_page_times_reads_executed_and_cached_pages():
+    seconds, cached = book_times.page_times(LOG)
+    assert seconds == {"appendix/making_the_book": 4.04, "chapters/05_generalization": 522.94,
+                       "chapters/06_why_it_works": 0.0}
+    assert cached == ["chapters/06_why_it_works"]
+    build = {"pages": seconds, "cached_pages": cached}
+    assert [book_times.warm_status(p, build) for p in ("chapters/06_why_it_works", "chapters/05_generalization",
+                                                        "chapters/07_baselines_and_limits")] == \
+        ["read from the execution cache", "executed", "up to date, not re-read"]
+
+
+def test_write_results_puts_the_book_figures_into_results_json(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"step_vs_torch_m128": 2.0, "details": {"x": 1}}))
+    result = {"book_cold_seconds": 800.0, "book_warm_seconds": 20.0, "book_reexec_seconds": 55.0,
+              "chapter_cold_seconds": {"chapters/06_why_it_works": 60.0},
+              "chapter_warm_seconds": {"chapters/06_why_it_works": 0.0},
+              "chapter_warm_status": {"chapters/06_why_it_works": "up to date, not re-read"},
+              "chapter_reexec_seconds": {"chapters/06_why_it_works": 9.0},
+              "load_average_per_build": {}, "machine": {"cores": 2}, "book_flop_efficiency": None}
+    book_times.write_results(result, path)
+    data = json.loads(path.read_text())
+    assert (data["book_cold_seconds"], data["book_warm_seconds"], data["book_reexec_seconds"]) == (800.0, 20.0, 55.0)
+    assert data["step_vs_torch_m128"] == 2.0 and data["details"]["x"] == 1
+    assert data["details"]["book_times"]["chapter_reexec_seconds"] == {"chapters/06_why_it_works": 9.0}
+
+
+def test_fast_profile_builds_apart_from_the_book():
+    fast, full = book_times.Profile(True), book_times.Profile(False)
+    assert fast.env()["RNNLIB_FAST"] == "1" and "RNNLIB_FAST" not in full.env()
+    assert fast.sweep_cache != full.sweep_cache and fast.build_dir != full.build_dir
+    assert full.build_command()[:2] == ["make", "book"] and "--path-output" in fast.build_command()
+
+
+def test_chapter_6_training_is_counted_in_the_flops():
+    import book_flops
+    run = {"length": 8, "n_train": 100, "width": 16, "token_dim": 8, "epochs": 2, "batch_size": 32, "labels": "all"}
+    inter = {"kind": "interference", "result": {"config": {"run": run, "pair": [3, 6]}, "seconds": 1.5}}
+    single = {"kind": "single_position_sgd", "result": {"config": {"run": dict(run, labels="last")}}}
+    assert [c for c, _ in book_flops._sgd_runs(inter)] == [run, run]       # two models trained together
+    assert sum(r["seconds"] for _, r in book_flops._sgd_runs(inter)) == 1.5
+    assert book_flops.run_flops(book_flops._sgd_runs(single)[0][0]) < book_flops.run_flops(run)
+    assert book_flops._sgd_runs({"kind": "lemma_rate", "result": {"config": {}}}) == []
