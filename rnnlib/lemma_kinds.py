@@ -1,7 +1,7 @@
 """Cached kinds of chapter 6's lemma section: the rate ``1/sqrt(M)`` and the noisy threshold.
 
 Chapter 6 (why it works), the indicator-to-function lemma (Allen-Zhu, Li & Liang 2019, Lemma 6.2;
-its robust form with a noisy threshold, Allen-Zhu & Li 2019, Lemma 5.2(b), recalled). They wrap
+its robust form with a noisy threshold, Allen-Zhu & Li (2019), Lemma 5.2(b), recalled). They wrap
 :func:`rnnlib.lemma.fit_indicator`, :func:`rnnlib.lemma.sup_error_vs_neurons` and
 :func:`rnnlib.lemma.shared_sup_errors` in the engine's kind protocol (:mod:`rnnlib.engine`):
 

@@ -139,16 +139,7 @@ def test_no_page_refers_to_paper_md():
     assert not hits, f"pages that refer to paper.md: {hits}"
 
 
-# Chapters that other helpers of session 4 edit while this check lands; their reprs are listed in the
-# session's report and the lead fixes them at merge. Remove an entry when its page passes (strict: a
-# listed page that passes fails, so the list cannot go stale).
-REPRS_PENDING_AT_MERGE = {"chapters/02_concept_class", "chapters/05_generalization",
-                          "chapters/07_baselines_and_limits", "chapters/08_claims_ledger"}
-
-
-@pytest.mark.parametrize("doc", [
-    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="fixed by the lead at merge (session 4)"))
-    if d in REPRS_PENDING_AT_MERGE else d for d in toc_files()])
+@pytest.mark.parametrize("doc", toc_files())
 def test_no_python_reprs_in_pages(doc):
     page = HTML / f"{doc}.html"
     text = visible_text(page)

@@ -145,18 +145,10 @@ def file_violations(parts: list[tuple[str, str]]) -> list[str]:
     return [f"{where}: {v}" for where, text in parts for v in violations(text)]
 
 
-# Chapters that other helpers of session 4 edit while this check lands; their violations are listed in
-# the session's report, and the lead fixes them at merge. Remove an entry when its chapter passes
-# (strict: a chapter that passes while listed fails, so the list cannot go stale).
-PENDING_AT_MERGE = {"chapters/02_concept_class.ipynb", "chapters/05_generalization.ipynb",
-                    "chapters/07_baselines_and_limits.ipynb"}
-
 DOCS = documents()
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="fixed by the lead at merge (session 4)"))
-    if n in PENDING_AT_MERGE else n for n in sorted(DOCS)])
+@pytest.mark.parametrize("name", sorted(DOCS))
 def test_prose_numbers_are_glued(name):
     found = file_violations(DOCS[name])
     assert not found, (f"{name}: numbers typed in the prose; glue them from the cell that computes them, or, "
