@@ -103,8 +103,8 @@ def run_flops(config: dict) -> int:
 
 def _sgd_runs(entry: dict) -> list[tuple[dict, dict]]:
     """``(config, result)`` of the SGD training a cache entry holds: an ``sgd`` run, a chapter 5
-    ``headline`` point of SGD on W (or on W and A), chapter 6's ``interference`` (two runs) and
-    ``single_position_sgd``; other kinds (ridge baselines, probes, lemma fits)
+    ``headline`` point of SGD on W (or on W and A), chapter 4's ``tracked_sgd``, chapter 6's
+    ``interference`` (two runs) and ``single_position_sgd``; other kinds (ridge baselines, probes, lemma fits)
     hold no SGD training of this form and are not counted, so the total is a lower bound."""
     kind, r = entry.get("kind", "sgd"), entry.get("result") or {}
     if kind == "sgd" and "config" in r:
@@ -118,6 +118,9 @@ def _sgd_runs(entry: dict) -> list[tuple[dict, dict]]:
         return [(r["config"]["run"], {"seconds": r.get("seconds")}), (r["config"]["run"], {"seconds": 0.0})]
     if kind == "single_position_sgd" and "run" in r.get("config", {}):
         return [(r["config"]["run"], {})]
+    # chapter 4: a run with its pseudo-network tracker (the tracker's probes are not counted)
+    if kind == "tracked_sgd" and "config" in r.get("result", {}):
+        return [(r["result"]["config"], r["result"])]
     return []
 
 

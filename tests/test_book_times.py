@@ -62,3 +62,10 @@ def test_chapter_6_training_is_counted_in_the_flops():
     assert sum(r["seconds"] for _, r in book_flops._sgd_runs(inter)) == 1.5
     assert book_flops.run_flops(book_flops._sgd_runs(single)[0][0]) < book_flops.run_flops(run)
     assert book_flops._sgd_runs({"kind": "lemma_rate", "result": {"config": {}}}) == []
+
+
+def test_chapter_4_tracked_runs_are_counted_in_the_flops():
+    import book_flops
+    run = {"length": 8, "n_train": 100, "width": 16, "token_dim": 8, "epochs": 2, "batch_size": 32, "labels": "last"}
+    tracked = {"kind": "tracked_sgd", "result": {"result": {"config": run, "seconds": 0.7}, "tracker": {}}}
+    assert book_flops._sgd_runs(tracked) == [(run, {"config": run, "seconds": 0.7})]
