@@ -3,7 +3,8 @@
 Chapter 1 (the question): prior bounds on random networks (Zhang et al. 2018; Bartlett et al. 2017;
 Tu et al. 2020; Allen-Zhu & Li (2019), section 1). Chapter 3 (the RNN at random initialization):
 forward stability, activation patterns against ``eps_x``, backward maps and their coherence
-(Allen-Zhu & Li (2019), section 5, recalled; after Allen-Zhu, Li & Song 2019). Each probe is a frozen config with a ``kind``
+(Allen-Zhu & Li (2019), section 5, recalled; after Allen-Zhu, Li & Song 2019). Each probe is a
+frozen config with a ``kind``
 whose ``run()`` returns a :class:`rnnlib.probe_payload.ProbeRecord`, so :mod:`rnnlib.engine` caches
 it (key: kind, config, digest of this module's import closure) and a re-executed chapter reads it:
 

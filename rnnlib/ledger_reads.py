@@ -20,7 +20,8 @@ from ._checks import check_float, check_int
 from .headline import METHOD_LABELS
 from .headline_stats import THRESHOLDS, comparison_verdict
 
-__all__ = ["measure_headline", "measure_comparison", "measure_headline_width", "across_seeds", "wilson_interval", "LEVEL"]
+__all__ = ["measure_headline", "measure_comparison", "measure_headline_width", "across_seeds", "wilson_interval",
+           "LEVEL"]
 
 #: The two-sided level of the ledger's intervals of a fraction (as chapter 5's bootstrap of N*).
 LEVEL = 0.9
