@@ -190,8 +190,8 @@ test-unit: $(STAMP)
 # "# NBVAL_CHECK_OUTPUT" cells equal to the stored outputs after tests/nbval_sanitize.cfg), then
 # the HTML, then every page in headless Chromium (tests/test_browser.py; skipped with a message where
 # Chromium is not installed).
-BOOK_TESTS := tests/test_executed_notebooks.py tests/test_book_html.py tests/test_browser.py tests/test_pdf.py \
-              tests/test_citation.py tests/test_provenance.py
+BOOK_TESTS := tests/test_executed_notebooks.py tests/test_book_html.py tests/test_browser.py tests/test_ledger_browser.py \
+              tests/test_pdf.py tests/test_citation.py tests/test_provenance.py
 
 # After the fast build (which fails on any cell error, a failing assert included, and on any
 # warning). Screenshots go to $(FAST_OUT)/screenshots/.
