@@ -28,7 +28,7 @@ from .generalization import Curves
 from .headline import PointResult
 from .stats import fit_exponential, fit_power_law, samples_needed
 
-__all__ = ["THRESHOLDS", "method_curves", "NStarSummary", "n_star_summary", "growth_verdict",
+__all__ = ["THRESHOLDS", "method_curves", "result_grid", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
            "token_profile", "jackknife_se"]
 
@@ -58,14 +58,27 @@ def method_curves(results, method: str, metric: str = "test_mse") -> Curves:
             raise ValueError(f"metric must be test_mse, train_mse, noise_floor, excess or seconds, got {metric!r}")
         return getattr(r, metric)
 
-    Ls = np.array(sorted({r.point.config.length for r in rs}))
-    Ns = np.array(sorted({r.point.config.n_train for r in rs}))
-    seeds = np.array(sorted({r.point.config.seed for r in rs}))
-    out = np.full((len(Ls), len(Ns), len(seeds)), np.nan)
-    for r in rs:
-        c = r.point.config
-        out[np.searchsorted(Ls, c.length), np.searchsorted(Ns, c.n_train), np.searchsorted(seeds, c.seed)] = value(r)
+    Ls, Ns, seeds, out = result_grid(rs, "length", value)
     return Curves(Ls, Ns, out, seeds, "length", "n_train", metric)
+
+
+def result_grid(results, axis: str, value) -> tuple:
+    """``(xs, Ns, seeds, values)``: ``value(r)`` of every result on the grid ``axis x N x seed``.
+
+    ``axis`` is a config field (``"length"`` or ``"width"``); ``xs``, ``Ns`` and ``seeds`` are the sorted
+    distinct values found, ``values`` has shape ``(len(xs), len(Ns), len(seeds))``, NaN where no result.
+    """
+    if axis not in ("length", "width"):
+        raise ValueError(f"axis must be 'length' or 'width', got {axis!r}")
+    xs = np.array(sorted({getattr(r.point.config, axis) for r in results}))
+    Ns = np.array(sorted({r.point.config.n_train for r in results}))
+    seeds = np.array(sorted({r.point.config.seed for r in results}))
+    out = np.full((len(xs), len(Ns), len(seeds)), np.nan)
+    for r in results:
+        c = r.point.config
+        out[np.searchsorted(xs, getattr(c, axis)), np.searchsorted(Ns, c.n_train), np.searchsorted(seeds, c.seed)] \
+            = value(r)
+    return xs, Ns, seeds, out
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._checks import check_float, check_int
 from .headline import PointResult
+from .headline_stats import result_grid
 from .stats import fit_power_law, samples_needed
 
 __all__ = ["WIDTH_THRESHOLDS", "WidthSummary", "width_summary", "width_verdict"]
@@ -114,13 +115,7 @@ def width_summary(results, targets, *, length: int | None = None, method: str = 
     rs = [r for r in rs if r.point.config.length == length]
     if not rs:
         raise ValueError(f"results hold no run of {method!r} at length {length}")
-    ms = np.array(sorted({r.point.config.width for r in rs}))
-    ns = np.array(sorted({r.point.config.n_train for r in rs}))
-    ss = np.array(sorted({r.point.config.seed for r in rs}))
-    vals = np.full((len(ms), len(ns), len(ss)), np.nan)
-    for r in rs:
-        c = r.point.config
-        vals[np.searchsorted(ms, c.width), np.searchsorted(ns, c.n_train), np.searchsorted(ss, c.seed)] = r.test_mse
+    ms, ns, ss, vals = result_grid(rs, "width", lambda r: r.test_mse)
     with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(vals, axis=2)
