@@ -209,7 +209,7 @@ def log10_zhang_factor(net, length):
     ``||W||_2`` is about ``2 sqrt(2)``.
 
     Reference: J. Zhang, Q. Lei and I. S. Dhillon, "Stabilizing gradients for deep neural
-    networks via efficient SVD parameterization", ICML 2018 (paper.md section 6).
+    networks via efficient SVD parameterization", ICML 2018 (as recalled in Allen-Zhu & Li (2019), section 1).
 
     Args:
         net: an :class:`~rnnlib.rnn.ElmanRNN`, a :class:`WeightNorms` or a tuple ``(W, A, B)``.
@@ -252,7 +252,7 @@ def log10_spectral_complexity(net, length):
 
     The unrolled network also takes an input at every layer. The chain above is the
     longest path through it, and the one that carries the ``||W||^{L-1}`` factor. Applying
-    Bartlett et al. this way is an inference (paper.md section 6), not a published RNN bound.
+    Bartlett et al. this way is an inference (as recalled in Allen-Zhu & Li (2019), section 1), not a published RNN bound.
 
     Reference: P. L. Bartlett, D. J. Foster and M. Telgarsky, "Spectrally-normalized margin
     bounds for neural networks", NeurIPS 2017.
@@ -327,7 +327,7 @@ def log10_tu_lambda(beta, length):
 
     Reference: Z. Tu, F. He and D. Tao, "Understanding generalization in recurrent neural
     networks", ICLR 2020, where the bound reads
-    ``R <= R_hat + (4k/alpha)(... + (1/n) beta_V beta_U ||X^T||_1 Lambda) + ...`` (paper.md section 6).
+    ``R <= R_hat + (4k/alpha)(... + (1/n) beta_V beta_U ||X^T||_1 Lambda) + ...`` (as recalled in Allen-Zhu & Li (2019), section 1).
 
     Args:
         beta: ``beta_W >= 0``.
@@ -348,7 +348,7 @@ def log10_tu_factor(net, length):
     :math:`\beta_W = \|W^\top\|_1` (largest absolute row sums), so this is
     ``log10(||B^T||_1 ||A^T||_1 Lambda(||W^T||_1, L))``; see :func:`log10_tu_lambda`.
 
-    Reference: Z. Tu, F. He and D. Tao, ICLR 2020 (paper.md section 6).
+    Reference: Z. Tu, F. He and D. Tao, ICLR 2020 (as recalled in Allen-Zhu & Li (2019), section 1).
 
     Args:
         net: an :class:`~rnnlib.rnn.ElmanRNN`, a :class:`WeightNorms` or a tuple ``(W, A, B)``.

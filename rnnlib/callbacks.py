@@ -139,7 +139,7 @@ class HeldOutEvaluation(Callback):
 class IterateAverage(Callback):
     """Tail (Polyak-Ruppert) averaging: the running mean of the iterates after SGD step ``start``
     becomes ``state.average``, which evaluations use and the models end with.  The theorem's
-    guarantee is for an average over iterates (paper.md section 2.6)."""
+    guarantee is for an average over iterates (Allen-Zhu & Li (2019), section 3, recalled)."""
 
     def __init__(self, start: int):
         self.start, self.count = int(start), 0

@@ -77,7 +77,7 @@ def scaled_config(base, width: int, length: int):
     """``base`` at another width and length, with the epochs scaled with the length.
 
     The practical step size ``eta = c / (lambda^2 L m)`` is proportional to ``1/L``, so a longer
-    sequence needs proportionally more epochs for the same progress (paper.md section 2.6):
+    sequence needs proportionally more epochs for the same progress (Allen-Zhu & Li (2019), section 3, recalled):
     ``epochs = base.epochs * max(1, round(length / base.length))``.
     """
     if not isinstance(base, ExperimentConfig):

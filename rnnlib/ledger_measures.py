@@ -299,7 +299,7 @@ def measure_coherence(width: int, length: int, *, n: int = 8, seed: int = 0,
 
 def measure_two_layer_class(length: int = 6, token_dim: int = 8, hidden: int = 3, *, n: int = 64,
                             seed: int = 0) -> dict:
-    """The concept class's definition check (paper.md section 3.1).
+    """The concept class's definition check (Allen-Zhu & Li (2019), section 3, recalled).
 
     Builds an :class:`~rnnlib.concept.AdditiveConcept` with ``labels="all"`` and evaluates, by an
     independent loop, ``F*_j = sum_{i<=j} sum_r b*_{ijr} phi(<w*_{ijr}, x*_i>)``: a sum over earlier
@@ -353,7 +353,7 @@ def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, se
     """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
 
     The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
-    ``eps_x`` (paper.md section 2.4); this returns the largest deviation of the sampled tokens from that
+    ``eps_x`` (Allen-Zhu & Li (2019), section 3, recalled); this returns the largest deviation of the sampled tokens from that
     normalization and the fraction of ReLU patterns two random sequences do not share at
     ``eps_small`` and ``eps_large``, and their ratio ``ratio`` with a 90% bootstrap interval over the
     ``n`` pairs of sequences (``ratio_low``, ``ratio_high``).

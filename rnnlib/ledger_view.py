@@ -56,7 +56,7 @@ def ledger_markdown(rows: Sequence[Row]) -> str:
 def theory_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, output_dim: int = 1,
                       width: int = 256, *, hidden: int = 1, c_star: float = C_STAR,
                       practical: ExperimentConfig = BOOK_TASK) -> dict:
-    """Theorem 1's parameters (paper.md sections 2.5-4.1) beside the practical ones.
+    """Theorem 1's parameters (Allen-Zhu & Li (2019), section 3 and Theorem 1, recalled) beside the practical ones.
 
     Returns ``rho = 100 L d ln m``, ``lambda = eps/(10 L rho)``, ``eta = 1/(eps rho^2 m)``,
     ``log10_T`` (``T = p^2 C^2 rho / eps^2``, hidden constants 1 and ``poly(rho) = rho``),

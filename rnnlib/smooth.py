@@ -204,7 +204,7 @@ SMOOTH_FUNCTIONS: dict[str, SmoothFunction] = {
     "cos": SmoothFunction("cos"),
     "exp": SmoothFunction("exp"),
     "tanh": SmoothFunction("tanh"),
-    # the variants used in the book's experiments (paper.md section 9, E5 and E9)
+    # the variants used in the book's experiments (chapter 5's contrasts)
     "sin(3z)": SmoothFunction("sin", 3.0),
     "cos(3z)-1": SmoothFunction("cos", 3.0, centered=True),
     "exp(z)-1": SmoothFunction("exp", 1.0, centered=True),
@@ -299,10 +299,10 @@ def _from_log10(value: float, what: str) -> float:
 
 
 def complexity_sample(phi, R: float, c_star: float = C_STAR) -> float:
-    """``C_s(phi, R)`` (paper.md 3.2). Raises ``OverflowError`` beyond float range; see the log10 variant."""
+    """``C_s(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled). Raises ``OverflowError`` beyond float range; see the log10 variant."""
     return _from_log10(log10_complexity_sample(phi, R, c_star), "complexity_sample")
 
 
 def complexity_eps(phi, R: float, eps: float = 0.1, c_star: float = C_STAR) -> float:
-    """``C_eps(phi, R)`` (paper.md 3.2). Raises ``OverflowError`` beyond float range; see the log10 variant."""
+    """``C_eps(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled). Raises ``OverflowError`` beyond float range; see the log10 variant."""
     return _from_log10(log10_complexity_eps(phi, R, eps, c_star), "complexity_eps")

@@ -121,7 +121,7 @@ def sgd_design(fast: bool | None = None) -> SGDDesign:
 
 @dataclass(frozen=True, eq=False)
 class LengthDesign:
-    """Chapter 5's main experiment (paper.md section 9, E5): SGD on ``W`` for every ``L x N x seed``.
+    """The former sin(3z) length design: SGD on ``W`` for every ``L x N x seed``.
 
     Attributes:
         base: the config every run starts from (width, token size, scales, step size, averaging).

@@ -34,7 +34,7 @@ _LOG10_LR_MIN, _LOG10_LR_MAX = -30.0, 30.0
 
 
 def practical_step_size(output_scale: float, length: int, width: int, c: float = 1.0) -> float:
-    """The practical step size ``eta = c / (lambda^2 L m)`` (paper.md section 2.6).
+    """The practical step size ``eta = c / (lambda^2 L m)`` (Allen-Zhu & Li (2019), section 3, recalled).
 
     With outputs ``lambda B h`` the W-only tangent kernel of one output has scale about
     ``lambda^2 L m / 2``; with the loss 1/2 (error)^2 plain gradient descent is stable for ``c``
@@ -254,7 +254,7 @@ def train_sgd(models: ElmanRNN | Sequence[ElmanRNN], x, y, labelled=None, *,
         average_from: if given, average the iterates after SGD step ``average_from`` (tail,
             or Polyak-Ruppert, averaging): held-out evaluations use the running average once it
             exists and the models end with it.  The theorem's guarantee is for an average over
-            iterates (paper.md section 2.6); averaging also removes the step-to-step jitter of
+            iterates (Allen-Zhu & Li (2019), section 3, recalled); averaging also removes the step-to-step jitter of
             constant-step SGD.  ``None``: the last iterate.
 
     Returns:

@@ -12,7 +12,7 @@ the agnostic risk ``OPT``. Each study returns a frozen result with ``check()`` a
 * :func:`variance_study` -> :class:`VarianceStudy` (how the variance of ``F*_L`` grows with ``L``);
 * :func:`label_noise_study` -> :class:`LabelNoiseStudy`;
 * :func:`linear_share_study` -> :class:`LinearShareStudy` (the share of a term's variance that a linear
-  function of the token explains, :mod:`rnnlib.linear_share`; paper.md section 2.4).
+  function of the token explains, :mod:`rnnlib.linear_share`; Allen-Zhu & Li (2019), section 3, recalled).
 
 The sampled probes (variance, label noise) are cached kinds of the engine (:mod:`rnnlib.concept_kinds`).
 """
