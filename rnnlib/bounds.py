@@ -252,7 +252,7 @@ def log10_spectral_complexity(net, length):
 
     The unrolled network also takes an input at every layer. The chain above is the
     longest path through it, and the one that carries the ``||W||^{L-1}`` factor. Applying
-    Bartlett et al. this way is an inference (as recalled in Allen-Zhu & Li (2019), section 1), not a published RNN bound.
+    Bartlett et al. this way is an inference of ours, not a published RNN bound.
 
     Reference: P. L. Bartlett, D. J. Foster and M. Telgarsky, "Spectrally-normalized margin
     bounds for neural networks", NeurIPS 2017.
@@ -327,7 +327,8 @@ def log10_tu_lambda(beta, length):
 
     Reference: Z. Tu, F. He and D. Tao, "Understanding generalization in recurrent neural
     networks", ICLR 2020, where the bound reads
-    ``R <= R_hat + (4k/alpha)(... + (1/n) beta_V beta_U ||X^T||_1 Lambda) + ...`` (as recalled in Allen-Zhu & Li (2019), section 1).
+    ``R <= R_hat + (4k/alpha)(... + (1/n) beta_V beta_U ||X^T||_1 Lambda) + ...``
+    (as recalled in Allen-Zhu & Li (2019), section 1).
 
     Args:
         beta: ``beta_W >= 0``.

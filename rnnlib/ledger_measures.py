@@ -353,7 +353,8 @@ def measure_normalization(width: int = 128, length: int = 10, *, n: int = 64, se
     """Token normalization and what it buys: pattern flips between two sequences at two ``eps_x``.
 
     The theorem assumes ``||x*|| = 1`` with last coordinate ``1/2`` and inputs scaled by a small
-    ``eps_x`` (Allen-Zhu & Li (2019), section 3, recalled); this returns the largest deviation of the sampled tokens from that
+    ``eps_x`` (Allen-Zhu & Li (2019), section 3, recalled); this returns the largest deviation of
+    the sampled tokens from that
     normalization and the fraction of ReLU patterns two random sequences do not share at
     ``eps_small`` and ``eps_large``, and their ratio ``ratio`` with a 90% bootstrap interval over the
     ``n`` pairs of sequences (``ratio_low``, ``ratio_high``).

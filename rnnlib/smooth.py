@@ -299,10 +299,14 @@ def _from_log10(value: float, what: str) -> float:
 
 
 def complexity_sample(phi, R: float, c_star: float = C_STAR) -> float:
-    """``C_s(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled). Raises ``OverflowError`` beyond float range; see the log10 variant."""
+    """``C_s(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled).
+
+    Raises ``OverflowError`` beyond float range; see the log10 variant."""
     return _from_log10(log10_complexity_sample(phi, R, c_star), "complexity_sample")
 
 
 def complexity_eps(phi, R: float, eps: float = 0.1, c_star: float = C_STAR) -> float:
-    """``C_eps(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled). Raises ``OverflowError`` beyond float range; see the log10 variant."""
+    """``C_eps(phi, R)`` (Allen-Zhu & Li (2019), section 3, recalled).
+
+    Raises ``OverflowError`` beyond float range; see the log10 variant."""
     return _from_log10(log10_complexity_eps(phi, R, eps, c_star), "complexity_eps")
