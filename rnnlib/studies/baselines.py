@@ -151,8 +151,12 @@ class MethodComparison:
                 f"there: {sin_ridge:.3f} against {sin_sgd:.3f}")
         lin = np.nanmin(h.curves("linear_ridge").mean())
         require(lin > 0.9, f"linear ridge should stay near error 1 on the headline task: {lin:.3f}")
+        # as chapter 5's check: at the shortest length SGD on W beats the linear model by 0.1 (a learner
+        # that sees only the linear part stays at error 1 here); SGD's step constant is chosen per N, so
+        # its curve over N need not fall at every step
         _, sgd, _, _ = self.errors("sgd_w", L1)
-        require(sgd[-1] < sgd[0] - 0.1, f"SGD on W should learn at L = {L1}: {sgd}")
+        _, ridge, _, _ = self.errors("linear_ridge", L1)
+        require(sgd[-1] < ridge[-1] - 0.1, f"SGD on W should learn at L = {L1}: {sgd} against linear ridge {ridge}")
         ran = [r.point.config for r in h.results if r.point.method == "ntk_ridge"]
         require(all(c.n_train * c.length <= h.design.ntk_max for c in ran), "an NTK point above its budget ran")
         known = {"fewer samples", "more samples", "about the same", "not reached in the grid", "undetermined"}
