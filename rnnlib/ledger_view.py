@@ -128,8 +128,9 @@ def ledger_css() -> str:
     """The ``<style>`` of :func:`ledger_html`: a fixed-layout table that wraps at page width, and the
     verdict badges in the light and the dark theme (``html[data-theme=dark]``)."""
     rules = ["table.ledger{width:100%;table-layout:fixed;border-collapse:collapse;margin:1em 0}",
-             "table.ledger th,table.ledger td{vertical-align:top;padding:.35em .5em;overflow-wrap:anywhere;"
+             "table.ledger th,table.ledger td{vertical-align:top;padding:.35em .5em;overflow-wrap:break-word;"
              "text-align:left}",
+             "@media print{table.ledger{font-size:.85em}table.ledger col.v{width:8em}}",
              "table.ledger thead th,table.ledger tr.ledger-details td{border-bottom:1px solid rgba(128,128,128,.35)}",
              "table.ledger tr.ledger-details td{padding-top:0}table.ledger td.n{white-space:nowrap}",
              "table.ledger col.n{width:2.6em}table.ledger col.fig{width:30%}table.ledger col.v{width:9.5em}"
