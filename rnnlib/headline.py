@@ -1,5 +1,4 @@
-"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li (2019), Theorem 1;
-issue 13).
+"""Chapter 5's headline on a task with no linear part (Allen-Zhu & Li (2019), Theorem 1).
 
 The headline ``N*(L)`` (samples SGD on ``W`` needs to reach a standardized test error, against the
 length ``L``) is measured on a target that a linear model of the tokens cannot fit: an even ``phi``
@@ -42,7 +41,7 @@ from .tasks import BOOK_TASK, steps_for_length, with_step_budget
 
 __all__ = ["METHODS", "METHOD_LABELS", "HeadlinePoint", "PointResult", "make_headline_dataset", "run_point",
            "HeadlineDesign", "run_design", "headline_base", "point_work", "seconds_per_work", "headline_design",
-           "headline_contrasts", "NOISE_STD"]
+           "headline_contrasts", "NOISE_STD", "MAX_HALVINGS"]
 
 METHODS = ("sgd_w", "sgd_wa", "linear_ridge", "random_features", "ntk_ridge")
 #: How the book names the methods.
@@ -191,6 +190,11 @@ def _noise_floor(data: Dataset) -> float:
 _RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk_ridge": ntk_ridge}
 
 
+#: Halvings of a diverging SGD run's ``c`` before the error is raised: an untuned length takes a shorter one's ``c``,
+#: too large there (``L = 40`` diverged at ``c / 8`` of ``L = 10``'s); ``c / 64`` is below the book's ``c = 2``.
+MAX_HALVINGS = 6
+
+
 def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
     """Run one point: SGD through :func:`rnnlib.run_experiment`, a baseline of :mod:`rnnlib.baselines`
     on :func:`rnnlib.make_dataset`'s data (or ``data``, when given)."""
@@ -201,12 +205,12 @@ def run_point(point: HeadlinePoint, data: Dataset | None = None) -> PointResult:
     tokens = scales = ()
     if point.method in ("sgd_w", "sgd_wa"):
         data = make_dataset(cfg) if data is None else data  # once: the runs and the token probe share it
-        for halved in range(4):  # a run that diverges with the chosen c trains again with c / 2
+        for halved in range(MAX_HALVINGS + 1):  # a run that diverges with the chosen c trains again with c / 2
             try:
                 res = run_experiment(cfg.replace(lr_scale=cfg.lr_scale / 2 ** halved), keep_model=True, data=data)
                 break
             except TrainingDiverged:
-                if halved == 3:
+                if halved == MAX_HALVINGS:
                     raise
         train, test, floor, info = res.train_mse, res.test_mse, res.noise_floor, {"n_steps": res.n_steps,
                                                                                  "lr": res.lr, "halved": halved}

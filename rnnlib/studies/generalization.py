@@ -23,7 +23,7 @@ import numpy as np
 
 from ..bounds import evaluate_bounds
 from ..engine import is_cached, run_many
-from ..headline import METHOD_LABELS, HeadlineDesign, headline_contrasts
+from ..headline import MAX_HALVINGS, METHOD_LABELS, HeadlineDesign, headline_contrasts
 from ..headline_stats import (THRESHOLDS, comparison_verdict, excess_rate, headline_summary, jackknife_se,
                               method_curves, token_profile)
 from ..headline_width import WIDTH_THRESHOLDS, WidthSummary, width_summary
@@ -222,6 +222,7 @@ class HeadlineStudy:
         halved = [r for r in self.results + self.width_results if r.info.get("halved", 0) > 0]
         out.update(tune_grid=", ".join(f"{c:g}" for c in d.tune_grid) or "none", tune_seed=d.tune_seed,
                    tune_lengths=", ".join(map(str, tuned)) if d.tune_grid else "none", n_halved=len(halved),
+                   max_halvings=MAX_HALVINGS,
                    n_sgd_runs=sum(r.point.method.startswith("sgd") for r in self.results + self.width_results))
         if self.width is not None:
             w = self.width
