@@ -270,7 +270,7 @@ def outside_study(headline, step_constant: float | None = None, *, executor=None
 @dataclass(frozen=True, eq=False)
 class EpsSweep:
     """Per input scale (rows) and seed (columns): SGD on W's test error ``sgd``, random features ``rf``,
-    flipped patterns ``flips`` and ``||W_T - W_0||_F`` ``disp``, at ``n_train`` and ``length``."""
+    flipped patterns ``flips``, ``||W_T - W_0||_F`` ``disp``, at ``n_train``, ``length``, ``step_constant``."""
 
     eps: tuple
     n_train: int
@@ -279,6 +279,7 @@ class EpsSweep:
     rf: np.ndarray
     flips: np.ndarray
     disp: np.ndarray
+    step_constant: float = 2.0
 
     def check(self) -> None:
         """Faint tokens starve SGD on W: the smallest eps_x learns worse than the largest (chapter 5's)."""
@@ -291,29 +292,33 @@ class EpsSweep:
         rf = self.rf.mean(axis=1)
         out = {"ch7-eps-N": self.n_train, "ch7-eps-L": self.length, "ch7-eps-first": self.eps[0],
                "ch7-eps-last": self.eps[-1], "ch7-eps-rf-best": float(np.min(rf)),
-               "ch7-eps-rf-at": self.eps[int(np.argmin(rf))], "ch7-eps-n": len(self.eps)}
+               "ch7-eps-rf-at": self.eps[int(np.argmin(rf))], "ch7-eps-n": len(self.eps),
+               "ch7-eps-c": self.step_constant}
         out.update({f"ch7-eps-v{a}": e for a, e in enumerate(self.eps)})
         for name, arr in (("sgd", self.sgd), ("rf", self.rf), ("flips", self.flips), ("disp", self.disp)):
             out.update({f"ch7-eps-{name}-{a}": v for a, v in enumerate(arr.mean(axis=1))})
         return out
 
 
-def eps_study(headline, eps_grid: Sequence[float], *, executor=None, cache_dir=None) -> EpsSweep:
+def eps_study(headline, eps_grid: Sequence[float], step_constant: float | None = None, *, executor=None,
+              cache_dir=None) -> EpsSweep:
     """SGD on W and random features at each ``eps_x`` on chapter 5's task, at its shortest length and
-    third ``N`` (or its largest), every seed. ``eps_grid`` increasing."""
+    third ``N``, every seed, one ``c = step_constant`` at every scale (``None``: the book's; chapter 5's is
+    chosen at its own ``eps_x`` and can diverge at another). ``eps_grid`` increasing."""
     h = _study_type(headline)
     eps_grid = tuple(float(e) for e in eps_grid)
     if len(eps_grid) < 2 or list(eps_grid) != sorted(set(eps_grid)) or eps_grid[0] <= 0:
         raise ValueError(f"eps_grid must be at least two increasing positive numbers, got {eps_grid}")
     L, N = h.lengths[0], h.design.n_grid[min(2, len(h.design.n_grid) - 1)]
-    cfgs = [c.replace(eps_x=e) for e in eps_grid for c in sgd_configs(h, L, [N], h.design.seeds)]
+    step = h.design.base.lr_scale if step_constant is None else float(step_constant)
+    cfgs = [c.replace(eps_x=e, lr_scale=step) for e in eps_grid for c in sgd_configs(h, L, [N], h.design.seeds)]
     runs = sweep(cfgs, cache_dir=cache_dir, executor=executor, progress=False, desc="eps_x")
     rf = run_many([BaselineConfig("random_features", c) for c in cfgs], cache_dir=cache_dir,
                   executor=executor, progress=False, desc="eps_x random features")
     shape = (len(eps_grid), len(h.design.seeds))
     arr = lambda xs: np.array(xs, dtype=float).reshape(shape)
     return EpsSweep(eps_grid, int(N), int(L), arr([r.test_mse for r in runs]), arr([r.test_mse for r in rf]),
-                    arr([r.pattern_flips for r in runs]), arr([r.w_displacement for r in runs]))
+                    arr([r.pattern_flips for r in runs]), arr([r.w_displacement for r in runs]), step)
 
 
 @dataclass(frozen=True, eq=False)
