@@ -13,12 +13,10 @@ with the ``W``-only tangent kernel at initialization), from :mod:`rnnlib.baselin
 :class:`HeadlinePoint` (a frozen dataclass: an :class:`~rnnlib.experiment.ExperimentConfig`, the
 concept's ``direction`` and ``center``, and a method) is one run and a kind of the book's engine
 (:func:`rnnlib.engine.run_many` caches it); :func:`run_point` maps it to a :class:`PointResult`,
-whose ``from_dict`` validates a cached entry; SGD is :func:`rnnlib.run_experiment` itself.
-:class:`HeadlineDesign` lists the points (one geometric grid of ``N`` shared by every ``L``, a width
-per ``L``, the SGD budget scaled with ``L``, the step constant's tuning, the width study);
-:func:`run_design` runs them without the cache; :func:`headline_contrasts` gives the contrasts.
-Statistics are in :mod:`rnnlib.headline_stats`; the probes (per-token errors, the tuning of ``c``) in
-:mod:`rnnlib.headline_probes`.
+whose ``from_dict`` validates a cached entry. :class:`HeadlineDesign` lists the points (one grid of
+``N`` for every ``L``, a width per ``L``, the SGD budget scaled with ``L``, the tuning, the width study);
+:func:`run_design` runs them without the cache. Statistics: :mod:`rnnlib.headline_stats`; probes
+(per-token errors, the tuning of ``c``): :mod:`rnnlib.headline_probes`.
 """
 from __future__ import annotations
 
@@ -107,6 +105,9 @@ class HeadlinePoint:
     def run(self) -> "PointResult":
         return run_point(self)
 
+    def estimated_cost(self) -> float:
+        return point_work(self)  # a pool starts the longest points first (rnnlib.engine)
+
     def code_modules(self) -> list[str]:
         return ["headline"]  # its import closure: experiment, training, baselines, concept
 
@@ -190,8 +191,7 @@ def _noise_floor(data: Dataset) -> float:
 _RIDGE = {"linear_ridge": linear_ridge, "random_features": random_features, "ntk_ridge": ntk_ridge}
 
 
-#: Halvings of a diverging SGD run's ``c`` before the error is raised: an untuned length takes a shorter one's ``c``,
-#: too large there (``L = 40`` diverged at ``c / 8`` of ``L = 10``'s); ``c / 64`` is below the book's ``c = 2``.
+#: Halvings of a diverging SGD run's ``c`` (``L = 40`` diverged at ``c / 8`` of ``L = 10``'s; ``c / 64`` < book's 2).
 MAX_HALVINGS = 6
 
 

@@ -150,6 +150,9 @@ class StepTuning:
         return TuningResult(self, errors, self.grid[int(np.argmin(errors))], time.perf_counter() - start,
                             {"cpu_seconds": time.process_time() - cpu})
 
+    def estimated_cost(self) -> float:
+        return len(self.grid) * self.config.estimated_cost()  # a pool starts the longest tunings first
+
     def code_modules(self) -> list[str]:
         return ["headline_probes"]
 

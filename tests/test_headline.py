@@ -236,3 +236,14 @@ def test_headline_contrasts_and_tasks_design():
     assert all(p.config.labels == "all" for p in c["all"].points())
     with pytest.raises(TypeError, match="design"):
         headline_contrasts(d.base)
+
+
+def test_points_and_tunings_give_the_pool_their_cost():
+    from rnnlib.headline import HeadlinePoint
+    from rnnlib.headline_probes import StepTuning
+    short = HeadlinePoint(rnnlib.ExperimentConfig(length=5, width=128, n_train=1000))
+    long = HeadlinePoint(rnnlib.ExperimentConfig(length=80, width=128, n_train=1000))
+    assert long.estimated_cost() == 16 * short.estimated_cost() > 0
+    assert HeadlinePoint(short.config, "linear_ridge").estimated_cost() == 0.0
+    tune = StepTuning(short.experiment, (1.0, 2.0, 4.0))
+    assert tune.estimated_cost() == 3 * short.experiment.estimated_cost() > 0
