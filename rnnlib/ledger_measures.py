@@ -38,7 +38,8 @@ from .experiment import ExperimentConfig, ExperimentResult
 from .forward import forward_stability
 from .generalization import learning_curves, n_star
 from .interference import InterferenceResult
-from .ledger_reads import across_seeds, measure_comparison, measure_headline, wilson_interval  # noqa: F401
+from .ledger_reads import (across_seeds, errors_per_width, measure_comparison, measure_headline,  # noqa: F401
+                           wilson_interval)
 from .patterns import flips_versus_eps_x
 from .pseudo_network import PseudoNetworkTracker
 from .rnn import ElmanRNN
@@ -143,22 +144,9 @@ def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | No
         and ``n_train``.
     """
     runs = _results("runs", runs)
-    widths = sorted({r.config.width for r in runs})
-    if len(widths) < 2:
-        raise ValueError(f"runs must hold at least two widths (a trend in m is measured), got {widths}")
-    common = set.intersection(*({r.config.n_train for r in runs if r.config.width == m} for m in widths))
-    if n_train is None:
-        if not common:
-            raise ValueError("no sample size N is trained at every width; pass n_train")
-        n_train = max(common)
-    elif n_train not in common:
-        raise ValueError(f"n_train must be trained at every width, one of {sorted(common)}, got {n_train}")
-    at = [r for r in runs if r.config.n_train == n_train]
-    per = [[r.test_mse for r in at if r.config.width == m] for m in widths]
-    err = np.array([np.mean(p) for p in per])
-    return {"widths": np.array(widths, dtype=float), "test_mse": err, "ratio": float(err[-1] / err[0]),
-            "error": err, "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
-            "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])), "n_train": int(n_train),
+    out = errors_per_width([(r.config.width, r.config.n_train, r.test_mse) for r in runs], n_train)
+    at = [r for r in runs if r.config.n_train == out["n_train"]]
+    return {**out, "test_mse_at_init": float(np.mean([r.test_mse_at_init for r in at])),
             "length": int(at[0].config.length)}
 
 

@@ -20,8 +20,8 @@ from ._checks import check_float, check_int
 from .headline import METHOD_LABELS
 from .headline_stats import THRESHOLDS, comparison_verdict
 
-__all__ = ["measure_headline", "measure_comparison", "measure_headline_width", "across_seeds", "wilson_interval",
-           "LEVEL"]
+__all__ = ["measure_headline", "measure_comparison", "measure_headline_width", "errors_per_width", "across_seeds",
+           "wilson_interval", "LEVEL"]
 
 #: The two-sided level of the ledger's intervals of a fraction (as chapter 5's bootstrap of N*).
 LEVEL = 0.9
@@ -120,6 +120,37 @@ def measure_comparison(summary: dict, method: str, target: float | None = None, 
             "other_high": [float(other.high[list(other.lengths).index(L)]) for L in lengths]}
 
 
+def errors_per_width(rows, n_train: int | None = None, what: str = "runs") -> dict:
+    """Test error per width at one ``N``, the numbers the ledger's width rule reads.
+
+    Args:
+        rows: ``(width, n_train, test_mse)`` of every run (any number of seeds per width and ``N``).
+        n_train: the ``N`` compared; default the largest ``N`` run at every width.
+        what: the name of the runs in error messages.
+
+    Returns:
+        ``widths``, ``error`` (mean over seeds per width; also as ``test_mse``), ``error_low`` /
+        ``error_high`` (the range over seeds), ``ratio`` (widest over narrowest), ``n_train`` and
+        ``n_seeds`` (the fewest seeds at a width).
+    """
+    rows = [(int(m), int(n), float(e)) for m, n, e in rows]
+    widths = sorted({m for m, _, _ in rows})
+    if len(widths) < 2:
+        raise ValueError(f"{what} must hold at least two widths (a trend in m is measured), got {widths}")
+    common = set.intersection(*({n for m, n, _ in rows if m == w} for w in widths))
+    if n_train is None:
+        if not common:
+            raise ValueError(f"no sample size N is run at every width {widths}; pass n_train")
+        n_train = max(common)
+    elif n_train not in common:
+        raise ValueError(f"n_train must be trained at every width, one of {sorted(common)}, got {n_train}")
+    per = [[e for m, n, e in rows if m == w and n == n_train] for w in widths]
+    err = np.array([np.mean(p) for p in per])
+    return {"widths": np.array(widths, dtype=float), "error": err, "test_mse": err,
+            "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
+            "ratio": float(err[-1] / err[0]), "n_train": int(n_train), "n_seeds": int(min(len(p) for p in per))}
+
+
 def measure_headline_width(results, length: int | None = None, method: str = "sgd_w") -> dict:
     """The width row's numbers from chapter 5's width study: test error per width at one ``N``.
 
@@ -130,9 +161,7 @@ def measure_headline_width(results, length: int | None = None, method: str = "sg
         method: the method compared across widths (SGD on ``W``).
 
     Returns:
-        ``widths``, ``error`` (mean test error over seeds per width), ``error_low`` / ``error_high`` (the
-        range over seeds), ``ratio`` (widest over narrowest), ``n_train`` (the largest ``N`` run at every
-        width), ``length`` and ``n_seeds`` (the fewest seeds at a width): the keys the width rule reads.
+        :func:`errors_per_width` at the largest ``N`` run at every width, and ``length``.
     """
     rows = [r for r in results if r.point.method == method]
     by_length: dict = {}
@@ -145,17 +174,5 @@ def measure_headline_width(results, length: int | None = None, method: str = "sg
                              f"got widths per length {by_length}")
         length = multi[0]
     length = check_int("length", length, minimum=1)
-    at = [r for r in rows if r.point.config.length == length]
-    widths = sorted({r.point.config.width for r in at})
-    if len(widths) < 2:
-        raise ValueError(f"results must hold {method} runs at two or more widths at L = {length}, got {widths}")
-    common = set.intersection(*({r.point.config.n_train for r in at if r.point.config.width == m} for m in widths))
-    if not common:
-        raise ValueError(f"no sample size N is run at every width {widths} at L = {length}")
-    n_train = max(common)
-    per = [[r.test_mse for r in at if r.point.config.width == m and r.point.config.n_train == n_train] for m in widths]
-    err = np.array([np.mean(p) for p in per])
-    return {"widths": np.array(widths, dtype=float), "error": err, "test_mse": err,
-            "error_low": np.array([min(p) for p in per]), "error_high": np.array([max(p) for p in per]),
-            "ratio": float(err[-1] / err[0]), "n_train": int(n_train), "length": length,
-            "n_seeds": int(min(len(p) for p in per))}
+    at = [(r.point.config.width, r.point.config.n_train, r.test_mse) for r in rows if r.point.config.length == length]
+    return {**errors_per_width(at, what=f"{method} runs at L = {length} (two or more widths)"), "length": length}

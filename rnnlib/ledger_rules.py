@@ -121,6 +121,10 @@ def against(low: float, high: float, threshold: float) -> str:
     return "below" if high < threshold else "above" if low > threshold else "within"
 
 
+#: The verdict of a row whose claim is "at most the threshold" that fails where it is exceeded, by
+#: where :func:`against` puts the measurement's interval (the forward-stability rows).
+_AT_MOST = {"below": SUPPORTED, "within": BORDERLINE, "above": FAILS_AT_SCALE}
+
 _RANK = {SUPPORTED: 0, BORDERLINE: 1, PARTLY: 2, NOT_OBSERVABLE: 3, FAILS_AT_SCALE: 4}
 
 
@@ -193,7 +197,7 @@ def _forward(m):
     where = against(m["growth_low"], m["growth_high"], T["hidden_growth_log10_max"])
     s = (f"log10 growth of ||h_l|| {_iv(m['log10_growth'], m['growth_low'], m['growth_high'], '.2f')} over "
          f"L = {m['length']} while log10 ||W||_2^L = {m['log10_norm_product']:.1f}")
-    return {"below": SUPPORTED, "within": BORDERLINE, "above": FAILS_AT_SCALE}[where], s
+    return _AT_MOST[where], s
 
 
 def _forward_long(m):
@@ -202,7 +206,7 @@ def _forward_long(m):
     s = (f"at m = {m['widths'][i]:.0f}, L = {m['length']}: "
          f"{_iv(m['drift'][i], m['drift_low'][i], m['drift_high'][i], '.0%')}"
          f" of {m['n_seeds']} initializations end with ||h_L|| > {T['drift_norm']:g}")
-    verdict = {"below": SUPPORTED, "within": BORDERLINE, "above": FAILS_AT_SCALE}[where]
+    verdict = _AT_MOST[where]
     if verdict == FAILS_AT_SCALE:
         s += "; the theorem asks m >= poly(L), which this width is not for this length"
     return verdict, s
