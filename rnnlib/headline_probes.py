@@ -70,7 +70,8 @@ def token_errors(cfg: ExperimentConfig, model, data: Dataset, *, n_probe: int = 
     other = data.x_star_test[rng.permutation(data.x_star_test.shape[0])[:n]]
     _, _, std = standardize_labels(data.y_train, data.labelled)
     scale = torch.as_tensor(np.asarray(std)[-1], dtype=torch.float64)  # label units at the last position
-    terms, terms_o = data.concept.pair_contributions(xs), data.concept.pair_contributions(other)
+    last = [data.concept.length]  # the terms of the label at the last position only
+    terms, terms_o = data.concept.pair_contributions(xs, last), data.concept.pair_contributions(other, last)
     dtype, lab = data.x_test.dtype, np.flatnonzero(data.labelled)
 
     def out(x_star):

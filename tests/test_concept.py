@@ -114,3 +114,37 @@ def test_direction_and_center_bad_input():
         rnnlib.AdditiveConcept(5, 6, direction="north")
     with pytest.raises(TypeError, match="center"):
         rnnlib.AdditiveConcept(5, 6, center=1)
+
+
+# --- targets computed at the labelled positions only (issue 13: chapter 5's cold budget) -------------
+
+def _full_reference(concept, x_star):
+    """The targets as computed before: every pair, summed over the input axis, then masked."""
+    return concept.pair_contributions(x_star).sum(axis=1) * concept.labelled[None, :, None]
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(length=5, token_dim=8),
+    dict(length=10, token_dim=8, labels="all"),
+    dict(length=7, token_dim=4, hidden=3, output_dim=2, include_current=True),
+    dict(length=6, token_dim=8, phi=["sin(3z)", "z^2"], labels="all", center=True),
+    dict(length=40, token_dim=8, phi="z^2", direction="orthogonal_to_constant", center=True),
+])
+def test_targets_at_labelled_positions_equal_the_full_sum_bit_for_bit(kwargs):
+    concept = rnnlib.AdditiveConcept(**kwargs, seed=3)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, kwargs["length"] - 1, kwargs["token_dim"]))
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    ref, got = _full_reference(concept, x), concept(x)
+    assert got.shape == ref.shape
+    assert (got + 0.0).tobytes() == (ref + 0.0).tobytes()  # + 0.0: -0.0 and 0.0 are the same target
+    last = concept.pair_contributions(x, [kwargs["length"]])
+    assert np.array_equal(last[:, :, 0], concept.pair_contributions(x)[:, :, -1])
+
+
+@pytest.mark.parametrize("positions", [[], [0], [3, 2], [1.5], [9]])
+def test_pair_contributions_refuses_bad_positions(positions):
+    concept = rnnlib.AdditiveConcept(8, 4, seed=0)
+    x = np.ones((2, 7, 4)) / 2.0
+    with pytest.raises(ValueError, match="positions"):
+        concept.pair_contributions(x, positions)
