@@ -30,7 +30,8 @@ from .stats import fit_exponential, fit_power_law, samples_needed
 
 __all__ = ["THRESHOLDS", "method_curves", "result_grid", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
-           "token_profile", "jackknife_se", "samples_needed_rows", "bootstrap_n_star"]
+           "token_profile", "jackknife_se", "samples_needed_rows", "bootstrap_n_star",
+           "bootstrap_exponents"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -183,6 +184,21 @@ def bootstrap_n_star(values, x, target: float, n_boot: int, seed: int = 0) -> np
     return boot
 
 
+def bootstrap_exponents(x, boot) -> np.ndarray:
+    """``fit_power_law(x, row).exponent`` of every row of ``boot`` ``(n_boot, G)`` with two finite values
+    (NaN otherwise). Replicates often repeat a row (few seeds, few lengths reached): each distinct row
+    is fitted once."""
+    fits: dict[bytes, float] = {}
+    out = np.full(len(boot), np.nan)
+    for b, row in enumerate(boot):
+        if np.isfinite(row).sum() >= 2:
+            key = row.tobytes()
+            if key not in fits:
+                fits[key] = fit_power_law(x, row).exponent
+            out[b] = fits[key]
+    return out
+
+
 def _status(x, mean_curve, target):
     finite = np.isfinite(mean_curve)
     if not finite.any():
@@ -231,7 +247,7 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
     ns = np.array([_n_star(curves.x, mean[i], target) for i in range(len(Ls))])
     status = tuple(_status(curves.x, mean[i], target) for i in range(len(Ls)))
     boot = bootstrap_n_star(curves.values, curves.x, target, n_boot, seed)
-    exps = np.array([fit_power_law(Ls, b).exponent if np.isfinite(b).sum() >= 2 else np.nan for b in boot])
+    exps = bootstrap_exponents(Ls, boot)
     q = (1 - level) / 2
     # an interval only where the point estimate lies inside the grid (elsewhere it would describe
     # the few replicates that happen to cross the target)

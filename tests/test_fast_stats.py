@@ -88,3 +88,14 @@ def test_code_digest_memo_gives_the_parsed_digest(tmp_path, monkeypatch):
     assert cache.module_digest(path) == first
     path.write_text('"""doc"""\nimport math\nX = 2\n', encoding="utf-8")  # code: another digest
     assert cache.module_digest(path) != first
+
+
+def test_bootstrap_exponents_equal_one_fit_per_row():
+    from rnnlib.headline_stats import bootstrap_exponents
+    from rnnlib.stats import fit_power_law
+    rng = np.random.default_rng(0)
+    x = np.array([5.0, 10.0, 20.0, 40.0])
+    rows = rng.choice([np.nan, 300.0, 420.5, 1000.0, 2500.0], size=(200, 4))  # many repeated rows
+    got = bootstrap_exponents(x, rows)
+    want = [fit_power_law(x, r).exponent if np.isfinite(r).sum() >= 2 else np.nan for r in rows]
+    assert _same(got, want) and np.isnan(got).any() and np.isfinite(got).any()
