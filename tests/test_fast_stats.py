@@ -99,3 +99,11 @@ def test_bootstrap_exponents_equal_one_fit_per_row():
     got = bootstrap_exponents(x, rows)
     want = [fit_power_law(x, r).exponent if np.isfinite(r).sum() >= 2 else np.nan for r in rows]
     assert _same(got, want) and np.isnan(got).any() and np.isfinite(got).any()
+
+
+@pytest.mark.parametrize("phi,eps,L", [("sin(3z)", 0.1, 5), ("z^2", 0.01, 10), ("tanh(4z)", 0.1, 20)])
+def test_theory_calculator_reuses_its_complexity_for_log10_T(phi, eps, L):
+    from rnnlib import ledger_view, theory
+    calc = ledger_view.theory_calculator(phi, eps, L, 1, 256)
+    assert calc["log10_T"] == theory.log10_theory_iterations(eps, L, 256, phi=phi)
+    assert theory.log10_theory_iterations(eps, L, 256, phi=phi, log10_c=calc["log10_C_eps"]) == calc["log10_T"]
