@@ -11,7 +11,7 @@ row                  measure                                     results of (cha
 ===================  ==========================================  =========================================
 length, comparisons  :func:`measure_headline`,                   ``HeadlineStudy.summary`` (5)
                      :func:`measure_comparison` (ledger_reads)
-width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.width_design` (5)
+width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.headline_design` (5)
 pseudo, lazy         :func:`measure_pseudo_network` per seed,    :func:`rnnlib.tasks.sgd_design` (4)
                      :func:`across_seeds`, :func:`measure_lazy`
 interference         :func:`measure_interference`                :func:`rnnlib.tasks.interference_design` (6)
@@ -69,7 +69,7 @@ def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | No
     """Mean test error per width at one ``N`` of chapter 5's width runs; ``ratio`` = widest / narrowest.
 
     Args:
-        runs: results of :meth:`rnnlib.tasks.WidthDesign.configs` (or any runs at several widths).
+        runs: results of SGD runs at several widths (chapter 5's width study).
         n_train: the ``N`` compared; default the largest ``N`` trained at every width (as chapter 5).
 
     Returns:
