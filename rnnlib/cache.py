@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -138,8 +139,7 @@ def module_closure(module: str, package_dir: Path | None = None) -> list[str]:
         if path is None:  # an imported *name* (``from .x import y``), not a module
             continue
         seen.add(name)
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        todo.extend(_imports(tree, name, path.name == "__init__.py") - seen)
+        todo.extend(set(_source_facts(path, name)["imports"]) - seen)
     return sorted(seen)
 
 
@@ -157,9 +157,44 @@ class _StripDocstrings(ast.NodeTransformer):
 
 def module_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a module's syntax tree without docstrings (comments never reach the tree)."""
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    tree = _StripDocstrings().visit(tree)
-    return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+    return _source_facts(Path(path))["digest"]
+
+
+_FACTS: dict[str, dict] = {}
+
+
+def _source_facts(path: Path, name: str | None = None) -> dict:
+    """``{"digest": module digest, "imports": rnnlib modules it imports (if name is given)}`` of a file.
+
+    Parsing the closure costs about a second per process (each chapter is one), so the facts are kept in
+    ``__pycache__/rnnlib-digests``, keyed by SHA-256 of the bytes, Python version (``ast.dump`` differs)
+    and name: an edited file has a new key. A memo that cannot be read or written is recomputed."""
+    raw = path.read_bytes()
+    head = f"v1\0{sys.version_info[0]}.{sys.version_info[1]}\0{name}\0{path.name}\0".encode()
+    key = hashlib.sha256(head + raw).hexdigest()
+    if key in _FACTS:
+        return _FACTS[key]
+    memo = PACKAGE_DIR / "__pycache__" / "rnnlib-digests" / f"{key}.json"
+    try:
+        facts = json.loads(memo.read_text(encoding="utf-8"))
+        ok = len(str(facts["digest"])) == 64 and isinstance(facts["imports"], list) \
+            and all(isinstance(i, str) for i in facts["imports"])
+    except (OSError, ValueError, TypeError, KeyError):
+        ok = False
+    if not ok:
+        tree = ast.parse(raw.decode("utf-8"), filename=str(path))
+        imports = sorted(_imports(tree, name, path.name == "__init__.py")) if name is not None else []
+        dump = ast.dump(_StripDocstrings().visit(tree), annotate_fields=False)
+        facts = {"digest": hashlib.sha256(dump.encode()).hexdigest(), "imports": imports}
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=memo.parent, prefix=".tmp-", delete=False) as f:
+                json.dump(facts, f)
+            os.replace(f.name, memo)  # atomic: a reader sees no half-written memo
+        except OSError:
+            pass
+    _FACTS[key] = facts
+    return facts
 
 
 _DIGESTS: dict[tuple[str, str], str] = {}
@@ -187,7 +222,8 @@ def code_digest(module: str = "experiment", package_dir: Path | None = None) -> 
                 tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
                 names = sorted({n for imp in _imports(tree, "", True) for n in module_closure(imp, package_dir)})
         for name in names:
-            h.update(name.encode() + b"\0" + module_digest(_module_file(package_dir, name)).encode() + b"\0")
+            digest = _source_facts(_module_file(package_dir, name), name)["digest"]
+            h.update(name.encode() + b"\0" + digest.encode() + b"\0")
         _DIGESTS[memo] = h.hexdigest()[:16]
     return _DIGESTS[memo]
 

@@ -15,9 +15,8 @@ samples ``N`` polynomial in the length ``L`` (almost polynomial for smooth targe
   norms of the trained network, from which :func:`prior_bounds` evaluates the prior bounds of
   :mod:`rnnlib.bounds`.
 
-Chapter 5's designs (:func:`length_design`, the step budget :func:`steps_for_length` and
-:func:`with_step_budget`) live in :mod:`rnnlib.tasks`, and the fits in :mod:`rnnlib.stats`; both are
-imported here under their former names.
+The step budget (:func:`steps_for_length`, :func:`with_step_budget`) lives in :mod:`rnnlib.tasks`,
+and the fits in :mod:`rnnlib.stats`; both are imported here under their former names.
 """
 from __future__ import annotations
 
@@ -32,12 +31,11 @@ from .bounds import WeightNorms, evaluate_bounds, weight_norms
 from .experiment import ExperimentResult
 from .stats import (ExponentialFit, PowerLawFit, bootstrap, fit_exponential, fit_power_law,  # noqa: F401
                     samples_needed)
-from .tasks import LengthDesign, length_design, steps_for_length, with_step_budget  # noqa: F401
+from .tasks import steps_for_length, with_step_budget  # noqa: F401
 
 __all__ = ["Curves", "learning_curves", "sample_complexity", "n_star", "PowerLawFit", "fit_power_law",
            "ExponentialFit", "fit_exponential", "bootstrap_exponent", "steps_for_length",
-           "with_step_budget", "trained_weight_norms", "prior_bounds", "mean_prior_bounds", "NORM_PREFIX",
-           "LengthDesign", "length_design"]
+           "with_step_budget", "trained_weight_norms", "prior_bounds", "mean_prior_bounds", "NORM_PREFIX"]
 
 NORM_PREFIX = "norm_"
 

@@ -49,10 +49,20 @@ def _items(item) -> Mapping[str, Any]:
     return item
 
 
-def _myst_glue(key: str, value) -> None:
-    from myst_nb import glue
+#: myst-nb's prefix of a glued value's mime types (``myst_nb.ext.glue.GLUE_PREFIX``).
+GLUE_PREFIX = "application/papermill.record/"
 
-    glue(key, value, display=False)
+
+def _myst_glue(key: str, value) -> None:
+    """``myst_nb.glue(key, value, display=False)``, written out: importing ``myst_nb.ext.glue`` imports
+    nbformat's schema validator, a second of every chapter's execution (tests/test_glue_speed.py checks
+    that both write the same output)."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    mimebundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = dict(name=key, mime_prefix=GLUE_PREFIX)
+    display({GLUE_PREFIX + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)
 
 
 def glue_values(*items, prefix: str = "") -> dict:

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_float, check_int
+from ._checks import as_array, check_float, check_int
 from .generalization import Curves
 from .headline import PointResult
 from .stats import fit_exponential, fit_power_law, samples_needed
 
 __all__ = ["THRESHOLDS", "method_curves", "result_grid", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
-           "token_profile", "jackknife_se"]
+           "token_profile", "jackknife_se", "samples_needed_rows", "bootstrap_n_star",
+           "bootstrap_exponents"]
 
 #: Verdict thresholds, written before the measurements.
 #: ``fit_ratio``: a growth law is preferred when the other one's rms residual (in log10 N*) is at least
@@ -121,6 +122,83 @@ def _n_star(x, mean_curve, target) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+def samples_needed_rows(n_values, errors, target: float) -> np.ndarray:
+    """:func:`rnnlib.stats.samples_needed` of each row of ``errors`` ``(R, k)`` on one grid ``n_values`` ``(k,)``.
+
+    The same numbers as the loop over rows (the same rule and the same scalar arithmetic), with the
+    search for the bracketing points done for all rows at once (a bootstrap has thousands of rows).
+    """
+    n = as_array("n_values", n_values, ndim=1)
+    e = np.asarray(errors, dtype=np.float64)
+    if e.ndim != 2 or e.shape[1:] != n.shape:
+        raise ValueError(f"errors must have shape (rows, {n.size}), got {e.shape}")
+    target = check_float("target", target, positive=True)
+    if np.any(n <= 0) or np.any(np.diff(n) <= 0):
+        raise ValueError(f"n_values must be positive and increasing, got {n.tolist()}")
+    finite = np.isfinite(e)
+    if np.any(e[finite] <= 0):
+        bad = int(np.flatnonzero((finite & ~(e > 0)).any(axis=1))[0])
+        raise ValueError(f"errors must be positive (log-log interpolation), got {e[bad].tolist()} in row {bad}")
+    out = np.full(e.shape[0], math.inf)
+    out[~finite.any(axis=1)] = math.nan
+    with np.errstate(invalid="ignore"):
+        hit = finite & (e <= target)
+    rows = np.flatnonzero(hit.any(axis=1))
+    first = hit[rows].argmax(axis=1)  # the first finite point at or below the target
+    cols = np.arange(n.size)
+    last = np.maximum.accumulate(np.where(finite[rows], cols, -1), axis=1)  # last finite point so far
+    prev = np.where(first > 0, last[np.arange(rows.size), np.maximum(first - 1, 0)], -1)
+    ln = [math.log(v) for v in n.tolist()]
+    lt = math.log(target)
+    for r, j, i in zip(rows.tolist(), first.tolist(), prev.tolist()):
+        if i < 0:  # already reached at the first finite point
+            out[r] = math.nan
+        elif e[r, j] == target:
+            out[r] = float(n[j])
+        else:
+            a, b = math.log(e[r, i]), math.log(e[r, j])
+            out[r] = math.exp(ln[i] + (a - lt) / (a - b) * (ln[j] - ln[i]))
+    return out
+
+
+def bootstrap_n_star(values, x, target: float, n_boot: int, seed: int = 0) -> np.ndarray:
+    """``N*`` of bootstrap mean curves: ``(n_boot, G)`` from ``values`` ``(G, K, S)`` (group, ``N``, seed).
+
+    Replicate ``b`` draws, for every group independently, ``S`` seeds with replacement (the ``b``-th
+    draw of ``numpy.random.default_rng(seed)``, one ``(G, S)`` draw per replicate), takes the mean
+    curve over them (NaN cells skipped) and its ``N*`` (NaN outside the grid, as :func:`n_star_summary`).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3:
+        raise ValueError(f"values must have shape (groups, N, seeds), got {values.shape}")
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    G, K, S = values.shape
+    idx = np.stack([rng.integers(0, S, size=(G, S)) for _ in range(n_boot)])  # one draw per replicate, in order
+    sample = np.take_along_axis(values[None], idx[:, :, None, :].repeat(K, axis=2), axis=3)
+    with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(sample, axis=3)
+    boot = samples_needed_rows(x, means.reshape(-1, K), target).reshape(n_boot, G)
+    boot[~np.isfinite(boot)] = np.nan
+    return boot
+
+
+def bootstrap_exponents(x, boot) -> np.ndarray:
+    """``fit_power_law(x, row).exponent`` of every row of ``boot`` ``(n_boot, G)`` with two finite values
+    (NaN otherwise). Replicates often repeat a row (few seeds, few lengths reached): each distinct row
+    is fitted once."""
+    fits: dict[bytes, float] = {}
+    out = np.full(len(boot), np.nan)
+    for b, row in enumerate(boot):
+        if np.isfinite(row).sum() >= 2:
+            key = row.tobytes()
+            if key not in fits:
+                fits[key] = fit_power_law(x, row).exponent
+            out[b] = fits[key]
+    return out
+
+
 def _status(x, mean_curve, target):
     finite = np.isfinite(mean_curve)
     if not finite.any():
@@ -168,19 +246,8 @@ def n_star_summary(results, method: str, target: float, *, n_boot: int = 1000, l
     mean = curves.mean()
     ns = np.array([_n_star(curves.x, mean[i], target) for i in range(len(Ls))])
     status = tuple(_status(curves.x, mean[i], target) for i in range(len(Ls)))
-    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
-    G, K, S = curves.values.shape
-    boot = np.full((n_boot, G), np.nan)
-    exps = np.full(n_boot, np.nan)
-    for b in range(n_boot):
-        idx = rng.integers(0, S, size=(G, S))
-        sample = np.take_along_axis(curves.values, idx[:, None, :].repeat(K, axis=1), axis=2)
-        with warnings.catch_warnings():  # an all-NaN cell (a point not run) stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            m = np.nanmean(sample, axis=2)
-        boot[b] = [_n_star(curves.x, m[i], target) for i in range(G)]
-        if np.isfinite(boot[b]).sum() >= 2:
-            exps[b] = fit_power_law(Ls, boot[b]).exponent
+    boot = bootstrap_n_star(curves.values, curves.x, target, n_boot, seed)
+    exps = bootstrap_exponents(Ls, boot)
     q = (1 - level) / 2
     # an interval only where the point estimate lies inside the grid (elsewhere it would describe
     # the few replicates that happen to cross the target)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._checks import check_float, check_int
 from .headline import PointResult
-from .headline_stats import result_grid
+from .headline_stats import bootstrap_exponents, result_grid, samples_needed_rows
 from .stats import fit_power_law, samples_needed
 
 __all__ = ["WIDTH_THRESHOLDS", "WidthSummary", "width_summary", "width_verdict"]
@@ -130,8 +130,9 @@ def width_summary(results, targets, *, length: int | None = None, method: str = 
         t = check_float("target", t, positive=True)
         est = np.array([_n_star(ns, mean[i], t) for i in range(len(ms))])
         st = tuple(_status(ns, mean[i], t) for i in range(len(ms)))
-        boot = np.array([[_n_star(ns, bm[i], t) for i in range(len(ms))] for bm in boot_means])
-        slopes = np.array([fit_power_law(ms, b).exponent if np.isfinite(b).sum() >= 2 else np.nan for b in boot])
+        boot = samples_needed_rows(ns, boot_means.reshape(-1, len(ns)), t).reshape(n_boot, len(ms))
+        boot[~np.isfinite(boot)] = np.nan
+        slopes = bootstrap_exponents(ms, boot)
         inside = [s == "inside" and np.isfinite(boot[:, i]).any() for i, s in enumerate(st)]
         out["low"][t] = np.array([np.nanquantile(boot[:, i], q) if ok else np.nan for i, ok in enumerate(inside)])
         out["high"][t] = np.array([np.nanquantile(boot[:, i], 1 - q) if ok else np.nan for i, ok in enumerate(inside)])

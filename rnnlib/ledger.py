@@ -21,11 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .ledger_measures import (length_sweep_configs, measure_additivity, measure_coherence,  # noqa: F401
-                              measure_forward_stability, measure_interference, measure_lazy,
-                              measure_length_dependence, measure_normalization, measure_pseudo_network,
-                              measure_random_features, measure_theory_scales, measure_two_layer_class,
-                              measure_width_dependence, width_sweep_configs)
+from .ledger_measures import (measure_additivity, measure_coherence, measure_forward_stability,  # noqa: F401
+                              measure_interference, measure_lazy, measure_normalization, measure_pseudo_network,
+                              measure_theory_scales, measure_two_layer_class, measure_width_dependence)
 from .ledger_rules import (BASELINE_BETTER, BORDERLINE, BY_CONSTRUCTION, CONSTRUCTION_FAILS,  # noqa: F401
                            CONTRADICTED, FAILS_AT_SCALE, NO_SEPARATION, NOT_OBSERVABLE, NOT_TESTABLE, PARTLY,
                            SEPARATION, SUPPORTED, THRESHOLD_REASONS, THRESHOLDS, TONES, UNDECIDED, VERDICTS,
@@ -35,11 +33,10 @@ from .tasks import BOOK_TASK
 __all__ = ["SUPPORTED", "PARTLY", "NOT_OBSERVABLE", "BORDERLINE", "CONTRADICTED", "UNDECIDED", "NOT_TESTABLE",
            "FAILS_AT_SCALE", "BY_CONSTRUCTION", "CONSTRUCTION_FAILS", "SEPARATION", "NO_SEPARATION",
            "BASELINE_BETTER", "VERDICTS", "TONES", "THRESHOLDS", "THRESHOLD_REASONS", "KINDS", "Claim", "Row",
-           "CLAIMS", "evaluate", "tally", "against", "tiered", "LEDGER_BASE", "length_sweep_configs",
-           "width_sweep_configs", "measure_length_dependence", "measure_width_dependence",
+           "CLAIMS", "evaluate", "tally", "against", "tiered", "LEDGER_BASE", "measure_width_dependence",
            "measure_pseudo_network", "measure_forward_stability", "measure_coherence", "measure_interference",
            "measure_two_layer_class", "measure_additivity", "measure_normalization", "measure_theory_scales",
-           "measure_lazy", "measure_random_features"]
+           "measure_lazy"]
 
 LEDGER_BASE = BOOK_TASK
 KINDS = ("claim", "limitation", "comparison", "construction")

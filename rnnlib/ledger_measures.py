@@ -11,7 +11,7 @@ row                  measure                                     results of (cha
 ===================  ==========================================  =========================================
 length, comparisons  :func:`measure_headline`,                   ``HeadlineStudy.summary`` (5)
                      :func:`measure_comparison` (ledger_reads)
-width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.width_design` (5)
+width                :func:`measure_width_dependence`            :func:`rnnlib.tasks.headline_design` (5)
 pseudo, lazy         :func:`measure_pseudo_network` per seed,    :func:`rnnlib.tasks.sgd_design` (4)
                      :func:`across_seeds`, :func:`measure_lazy`
 interference         :func:`measure_interference`                :func:`rnnlib.tasks.interference_design` (6)
@@ -20,8 +20,7 @@ interference         :func:`measure_interference`                :func:`rnnlib.t
 The other rows are cheap probes of a network at initialization or of the concept class, computed
 here: forward stability at a short and at chapter 3's long length and backward coherence (chapter 3,
 Section 5), the class's definition and additivity (chapter 2, Section 3.1), input normalization and the
-theory's scales (Section 4).  :func:`measure_length_dependence`, :func:`measure_random_features` and
-the sweep configs are kept for callers of the former ledger (the sin(3z) length and baseline designs).
+theory's scales (Section 4).
 """
 from __future__ import annotations
 
@@ -36,21 +35,19 @@ from .backward import backward_maps
 from .concept import AdditiveConcept
 from .experiment import ExperimentConfig, ExperimentResult
 from .forward import forward_stability
-from .generalization import learning_curves, n_star
 from .interference import InterferenceResult
 from .ledger_reads import (across_seeds, errors_per_width, measure_comparison, measure_headline,  # noqa: F401
                            wilson_interval)
 from .patterns import flips_versus_eps_x
 from .pseudo_network import PseudoNetworkTracker
 from .rnn import ElmanRNN
-from .stats import fit_exponential, fit_power_law
-from .tasks import BOOK_TASK, steps_for_length, with_step_budget
+from .tasks import BOOK_TASK
 from .tokens import embed, sample_tokens
 
-__all__ = ["length_sweep_configs", "width_sweep_configs", "measure_length_dependence", "measure_width_dependence",
+__all__ = ["measure_width_dependence",
            "measure_pseudo_network", "measure_forward_stability", "measure_coherence", "measure_interference",
            "measure_two_layer_class", "measure_additivity", "measure_normalization", "measure_theory_scales",
-           "measure_lazy", "measure_random_features", "measure_headline", "measure_comparison", "across_seeds",
+           "measure_lazy", "measure_headline", "measure_comparison", "across_seeds",
            "wilson_interval"]
 
 
@@ -66,75 +63,13 @@ def _results(name: str, runs) -> list:
     return runs
 
 
-# -- sweeps (kept for callers of the former ledger; the chapters use rnnlib.tasks) -----------------
-
-def length_sweep_configs(lengths: Sequence[int], n_values: Sequence[int], seeds: Sequence[int], *,
-                         width: int, steps_at_10: int, n_test: int, base: ExperimentConfig = BOOK_TASK
-                         ) -> list[ExperimentConfig]:
-    """An ``N*(L)`` grid like chapter 5's: every ``L x N x seed`` with ``steps_for_length(L)`` SGD steps."""
-    width = check_int("width", width, minimum=1)
-    steps_at_10 = check_int("steps_at_10", steps_at_10, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=2)
-    cfgs = [with_step_budget(base.replace(length=check_int("length", L, minimum=2), width=width,
-                                          n_train=check_int("n_train", N, minimum=1), seed=s, n_test=n_test),
-                             steps_for_length(L, steps_at_10))
-            for L in lengths for N in n_values for s in seeds]
-    if not cfgs:
-        raise ValueError("lengths, n_values and seeds must each list at least one value")
-    return cfgs
-
-
-def width_sweep_configs(widths: Sequence[int], *, length: int, n_train: int, seeds: Sequence[int],
-                        steps_at_10: int, n_test: int, base: ExperimentConfig = BOOK_TASK
-                        ) -> list[ExperimentConfig]:
-    """Test error versus ``m`` at fixed ``N`` (one slice of chapter 5's E6)."""
-    cfgs = [with_step_budget(base.replace(length=check_int("length", length, minimum=2),
-                                          width=check_int("width", m, minimum=1),
-                                          n_train=check_int("n_train", n_train, minimum=1), seed=s,
-                                          n_test=check_int("n_test", n_test, minimum=2)),
-                             steps_for_length(length, steps_at_10))
-            for m in widths for s in seeds]
-    if not cfgs:
-        raise ValueError("widths and seeds must each list at least one value")
-    return cfgs
-
-
 # -- rows read from the chapters' results ---------------------------------------------------------
-
-def measure_length_dependence(runs: Sequence[ExperimentResult], target: float) -> dict:
-    """``N*(L)`` of the length design's runs (:func:`rnnlib.tasks.length_design`) and its power-law and
-    exponential fits.
-
-    Args:
-        runs: results of :meth:`rnnlib.tasks.LengthDesign.configs` (every ``L x N x seed``).
-        target: the standardized test error that defines ``N*`` (:mod:`rnnlib.stats` states the rule
-            at the edges of the grid).
-
-    Returns:
-        ``lengths``, ``n_values``, ``mean_error`` ``(L, N)``, ``n_star`` (NaN or inf outside the grid),
-        ``target``, ``runs``, and with at least two finite ``N*``: ``exponent``, ``exponent_se``,
-        ``rate`` (log10 N* per unit L), ``rms_power``, ``rms_exp``, ``fit``, ``exp_fit`` (else NaN).
-    """
-    runs = _results("runs", runs)
-    curves = learning_curves(runs, by="length", x="n_train", metric="test_mse")
-    ns = n_star(curves, target)
-    out = {"lengths": curves.groups.astype(float), "n_values": curves.x.astype(float),
-           "mean_error": curves.mean(), "n_star": ns, "target": float(target), "runs": runs,
-           "exponent": math.nan, "exponent_se": math.nan, "rate": math.nan, "rms_power": math.nan,
-           "rms_exp": math.nan}
-    if np.isfinite(ns).sum() >= 2:
-        p = fit_power_law(curves.groups.astype(float), ns)
-        e = fit_exponential(curves.groups.astype(float), ns)
-        out.update(exponent=p.exponent, exponent_se=p.exponent_se, rate=e.rate, rms_power=p.residual_rms,
-                   rms_exp=e.residual_rms, fit=p, exp_fit=e)
-    return out
-
 
 def measure_width_dependence(runs: Sequence[ExperimentResult], n_train: int | None = None) -> dict:
     """Mean test error per width at one ``N`` of chapter 5's width runs; ``ratio`` = widest / narrowest.
 
     Args:
-        runs: results of :meth:`rnnlib.tasks.WidthDesign.configs` (or any runs at several widths).
+        runs: results of SGD runs at several widths (chapter 5's width study).
         n_train: the ``N`` compared; default the largest ``N`` trained at every width (as chapter 5).
 
     Returns:
@@ -206,35 +141,6 @@ def measure_lazy(pseudo: dict) -> dict:
     return out
 
 
-
-
-def measure_random_features(runs: Sequence[ExperimentResult], length: int | None = None) -> dict:
-    """SGD on W against random features (B-only ridge on the initial hidden states, chapter 7).
-
-    ``runs`` are chapter 7's sweep entries (:func:`rnnlib.tasks.baselines_design`, swept with the
-    ``measure`` hook :func:`rnnlib.baselines.measure_baselines` or
-    :func:`rnnlib.baselines.measure_random_features`): each carries the baseline's test error in
-    ``extras["random_features"]``, fitted on the data of that very run.  ``length`` selects one
-    length (default: the runs must share one).  Returns per run ``n_train``, ``sgd`` and ``rf`` test
-    errors and ``rel`` = mean((rf - sgd) / sgd), positive when SGD on W is better.
-    """
-    runs = _results("runs", runs)
-    lengths = sorted({r.config.length for r in runs})
-    if length is None:
-        if len(lengths) != 1:
-            raise ValueError(f"runs hold several lengths {lengths}; pass length")
-        length = lengths[0]
-    length = check_int("length", length, minimum=1)
-    chosen = [r for r in runs if r.config.length == length]
-    if not chosen:
-        raise ValueError(f"runs hold no run at length {length}; lengths are {lengths}")
-    if any("random_features" not in r.extras for r in chosen):
-        raise ValueError("runs must carry extras['random_features']: sweep them with "
-                         "measure=rnnlib.baselines.measure_baselines (as chapter 7 does)")
-    sgd = np.array([r.test_mse for r in chosen])
-    rf = np.array([r.extras["random_features"] for r in chosen])
-    return {"length": length, "n_train": np.array([r.config.n_train for r in chosen], dtype=float),
-            "sgd": sgd, "rf": rf, "rel": float(np.mean((rf - sgd) / sgd))}
 
 
 # -- probes computed here ------------------------------------------------------------------------

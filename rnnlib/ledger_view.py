@@ -76,7 +76,7 @@ def theory_calculator(phi: str = "sin(3z)", eps: float = 0.1, length: int = 10, 
             "lambda": theory.theory_output_scale(eps, length, width, output_dim),
             "eta": theory.theory_step_size(eps, length, width, output_dim),
             "log10_T": theory.log10_theory_iterations(eps, length, width, hidden=hidden, output_dim=output_dim,
-                                                      phi=phi, c_star=c_star),
+                                                      phi=phi, c_star=c_star, log10_c=log_ce),
             "log10_C_eps": log_ce, "log10_C_s": log10_complexity_sample(phi, R, c_star),
             "log10_C_over_eps": log_ce - math.log10(eps),
             "lambda_practical": cfg.output_scale, "eta_practical": cfg.step_size}

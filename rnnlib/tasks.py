@@ -16,12 +16,8 @@ Each design function takes ``fast`` (``True``/``False``; ``None`` reads ``RNNLIB
 design                      chapter      what it runs
 ==========================  ===========  ============================================================
 :func:`sgd_design`          4 (and 8)    SGD on W at several widths, followed by a pseudo-network
-:func:`length_design`       5 (and 8)    ``N*(L)``: every ``L x N x seed``
-:func:`width_design`        5 (and 8)    test error versus ``m`` at the shortest ``L``
-:func:`complexity_design`   5            test error versus the target's ``phi``
 :func:`single_position_sgd` 6            SGD on W against one-position targets (beside ``W*``)
 :func:`interference_design` 6 (and 8)    one pair's target changed, retrained
-:func:`baselines_design`    8            SGD on W against random features on the ``sin 3z`` task
 :func:`headline_design`     5, 7 (8)     ``N*(L)`` of five methods on a target with no linear part
 ==========================  ===========  ============================================================
 """
@@ -35,9 +31,8 @@ from .experiment import ExperimentConfig
 from .profile import is_fast
 
 __all__ = ["BOOK_TASK", "book_task", "steps_for_length", "with_step_budget", "SGDDesign", "sgd_design",
-           "LengthDesign", "length_design", "WidthDesign", "width_design", "ComplexityDesign",
-           "complexity_design", "single_position_sgd", "InterferenceDesign", "interference_design",
-           "BaselinesDesign", "baselines_design", "headline_design", "headline_contrasts"]
+           "single_position_sgd", "InterferenceDesign", "interference_design", "headline_design",
+           "headline_contrasts"]
 
 # Every field spelled out: this is the task whatever ExperimentConfig's defaults are.
 BOOK_TASK = ExperimentConfig(length=10, width=256, n_train=1000, n_test=2000, token_dim=8, phi="sin(3z)",
@@ -117,119 +112,6 @@ def sgd_design(fast: bool | None = None) -> SGDDesign:
     return SGDDesign(base, widths, 256, 128)
 
 
-# -- chapter 5 ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class LengthDesign:
-    """The former sin(3z) length design: SGD on ``W`` for every ``L x N x seed``.
-
-    Attributes:
-        base: the config every run starts from (width, token size, scales, step size, averaging).
-        lengths: the sequence lengths ``L``.
-        n_grid: ``{L: sample sizes N}``, a window around each ``N*(L)``.
-        seeds: the seeds (each draws its own data, initialization and batch order).
-        steps_at_10: SGD steps at ``L <= 10``; :func:`steps_for_length` scales them with ``L``.
-        target: the standardized test error that defines ``N*``.
-    """
-
-    base: ExperimentConfig
-    lengths: tuple
-    n_grid: dict
-    seeds: tuple
-    steps_at_10: int
-    target: float
-
-    def config(self, length: int, n_train: int, seed: int, *, steps_factor: int = 1) -> ExperimentConfig:
-        """One run: ``base`` at ``L, N, seed`` with ``steps_factor`` times the budget of ``L``."""
-        cfg = self.base.replace(length=length, n_train=n_train, seed=seed)
-        return with_step_budget(cfg, steps_factor * steps_for_length(length, self.steps_at_10))
-
-    def configs(self) -> list[ExperimentConfig]:
-        """Every run of the design, ``L`` outermost, then ``N``, then the seed."""
-        return [self.config(L, N, s) for L in self.lengths for N in self.n_grid[L] for s in self.seeds]
-
-
-def length_design(fast: bool | None = None) -> LengthDesign:
-    """Chapter 5's :class:`LengthDesign` for the full profile, or the fast one (``RNNLIB_FAST=1``).
-
-    Args:
-        fast: ``True``/``False`` to choose the profile; ``None`` reads ``RNNLIB_FAST`` now.
-    """
-    f = _fast(fast)
-    base = book_task(f)
-    if f:
-        return LengthDesign(base, (4, 8, 16), {4: (10, 30, 100, 300), 8: (30, 100, 300), 16: (300, 1000, 3000)},
-                            (0, 1), 400, 0.6)
-    return LengthDesign(base, (5, 10, 20, 40),
-                        {5: (30, 100, 300, 1000, 3000), 10: (30, 100, 300, 1000, 3000), 20: (300, 1000, 3000),
-                         40: (1000, 3000, 10000)}, (0, 1, 2), 1000, 0.5)
-
-
-@dataclass(frozen=True, eq=False)
-class WidthDesign:
-    """Chapter 5's width experiment (E6): test error versus ``m`` at one length.
-
-    Attributes:
-        base: the config (the book's task).
-        length: ``L`` (chapter 5's shortest).
-        plan: ``{m: (sample sizes N, seeds)}``; fewer at the widest, most expensive, networks.
-        steps_at_10: chapter 5's budget.
-    """
-
-    base: ExperimentConfig
-    length: int
-    plan: dict
-    steps_at_10: int
-
-    @property
-    def widths(self) -> list[int]:
-        return sorted(self.plan)
-
-    def configs(self) -> list[ExperimentConfig]:
-        """Every run, by width, then ``N``, then seed."""
-        steps = steps_for_length(self.length, self.steps_at_10)
-        return [with_step_budget(self.base.replace(length=self.length, width=m, n_train=N, seed=s), steps)
-                for m, (Ns, seeds) in self.plan.items() for N in Ns for s in seeds]
-
-
-def width_design(fast: bool | None = None) -> WidthDesign:
-    """Chapter 5's :class:`WidthDesign` (the ledger's width row reads the same runs)."""
-    f = _fast(fast)
-    main = length_design(f)
-    if f:
-        plan = {32: ((10, 30, 100), (0, 1)), 64: ((10, 30, 100), (0, 1)), 128: ((10, 30, 100), (0, 1))}
-    else:
-        plan = {128: ((30, 100, 300), (0, 1, 2)), 256: ((30, 100, 300), (0, 1, 2)),
-                512: ((30, 100, 300), (0, 1, 2)), 1024: ((30, 100), (0,)), 2048: ((30, 100), (0,))}
-    return WidthDesign(main.base, main.lengths[0], plan, main.steps_at_10)
-
-
-@dataclass(frozen=True, eq=False)
-class ComplexityDesign:
-    """Chapter 5's complexity experiment (E9): the same task with other functions ``phi``."""
-
-    base: ExperimentConfig
-    phis: tuple
-    length: int
-    n_train: int
-    seeds: tuple
-    steps_at_10: int
-
-    def configs(self) -> list[ExperimentConfig]:
-        """Every run, by ``phi``, then seed."""
-        steps = steps_for_length(self.length, self.steps_at_10)
-        return [with_step_budget(self.base.replace(length=self.length, n_train=self.n_train, phi=p, seed=s), steps)
-                for p in self.phis for s in self.seeds]
-
-
-def complexity_design(fast: bool | None = None) -> ComplexityDesign:
-    """Chapter 5's :class:`ComplexityDesign`."""
-    f = _fast(fast)
-    main = length_design(f)
-    return ComplexityDesign(main.base, ("z", "z^2", "z^3", "sin(3z)", "cos(3z)-1", "exp(z)-1", "tanh(4z)"),
-                            4 if f else 5, 30 if f else 100, main.seeds, main.steps_at_10)
-
-
 # -- chapter 6 ---------------------------------------------------------------------------------
 
 def single_position_sgd(fast: bool | None = None) -> ExperimentConfig:
@@ -270,41 +152,7 @@ def interference_design(fast: bool | None = None) -> InterferenceDesign:
     return InterferenceDesign(base, (64, 128, 256) if f else (128, 256, 512, 1024), (0,) if f else (0, 1), (3, 6))
 
 
-# -- chapter 7 ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class BaselinesDesign:
-    """SGD on ``W`` and the baselines on the book's earlier ``sin 3z`` task and data, at one length.
-
-    Chapter 7 no longer reads these runs: its comparison of methods reads chapter 5's headline
-    (:func:`headline_design`, issue 13). Chapter 8's ledger still reads them for its
-    random-features row (:func:`rnnlib.ledger_measures.measure_random_features`).
-    """
-
-    base: ExperimentConfig
-    n_grid: tuple
-    seeds: tuple
-    steps_at_10: int
-
-    def config(self, n_train: int, seed: int) -> ExperimentConfig:
-        return with_step_budget(self.base.replace(n_train=n_train, seed=seed),
-                                steps_for_length(self.base.length, self.steps_at_10))
-
-    def grid(self) -> dict:
-        """``{(N, seed): config}``."""
-        return {(N, s): self.config(N, s) for N in self.n_grid for s in self.seeds}
-
-    def configs(self) -> list[ExperimentConfig]:
-        return list(self.grid().values())
-
-
-def baselines_design(fast: bool | None = None) -> BaselinesDesign:
-    """The :class:`BaselinesDesign` of chapter 8's random-features row (chapter 7 reads :func:`headline_design`)."""
-    f = _fast(fast)
-    main = length_design(f)
-    return BaselinesDesign(main.base.replace(length=main.lengths[1]), (100, 300, 1000) if f else (300, 1000, 3000),
-                           (0,) if f else (0, 1), main.steps_at_10)
-
+# -- chapters 5 and 7 ---------------------------------------------------------------------------
 
 def headline_design(fast: bool | None = None):
     """Chapter 5's headline study (issue 13): a :class:`rnnlib.headline.HeadlineDesign`, profile-aware.

@@ -49,12 +49,19 @@ def theory_step_size(eps: float, length: int, width: int, output_dim: int = 1) -
 
 
 def log10_theory_iterations(eps: float, length: int, width: int, *, hidden: int = 1, output_dim: int = 1,
-                            phi="sin(3z)", c_star: float = C_STAR, rho_power: float = 1.0) -> float:
-    """``log10 T`` with ``T = p^2 C^2 rho^rho_power / eps^2`` and ``C = C_eps(phi, sqrt(L))``."""
+                            phi="sin(3z)", c_star: float = C_STAR, rho_power: float = 1.0,
+                            log10_c: float | None = None) -> float:
+    """``log10 T`` with ``T = p^2 C^2 rho^rho_power / eps^2`` and ``C = C_eps(phi, sqrt(L))``.
+
+    ``log10_c``: ``log10 C_eps(phi, sqrt(L))`` when the caller has already computed it (it costs a
+    series of up to millions of terms); ``None`` computes it."""
     eps, length, output_dim, width = _check(eps, length, output_dim, width)
     hidden = check_int("hidden", hidden, minimum=1)
     rho_power = check_float("rho_power", rho_power, nonnegative=True)
-    log_c = log10_complexity_eps(phi, math.sqrt(length), eps, c_star)
+    if log10_c is None:
+        log_c = log10_complexity_eps(phi, math.sqrt(length), eps, c_star)
+    else:
+        log_c = float(log10_c)
     return (2 * math.log10(hidden) + 2 * log_c + rho_power * math.log10(rho(length, output_dim, width))
             - 2 * math.log10(eps))
 

@@ -4,7 +4,8 @@ Presentation layer of every chapter with a widget (chapters 2, 3, 4 and 8, and t
 the book is made and checked"); it implements no part of the paper
 (Paper: none).  A chapter's widget is a pure
 ``plot(**params) -> matplotlib Figure`` function from the library (design.md section 7).
-:func:`slider` renders it once per grid point into PNG frames and returns an HTML block with one
+:func:`slider` renders it once per grid point into PNG frames (kept in the engine's cache by
+:mod:`rnnlib.slider_frames`, so a re-executed chapter reads them) and returns an HTML block with one
 range input per parameter and a few lines of inline JavaScript that swap the frame: it works in
 the static book without a kernel and without any external script.  :func:`live` wraps the same
 function in an ``ipywidgets.interactive`` control for readers running the notebook, and
@@ -27,23 +28,13 @@ from __future__ import annotations
 import base64
 import functools
 import html
-import io
-import itertools
 import json
 import uuid
 from typing import Callable, Mapping, Sequence
 
+from .slider_frames import figure_png, slider_frames
+
 __all__ = ["slider", "live", "live_html", "output_of", "figure_png", "SliderHTML"]
-
-
-def figure_png(fig, dpi: int = 90) -> bytes:
-    """PNG bytes of a matplotlib figure (the figure is closed)."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def _check_grid(grid: Mapping[str, Sequence]) -> dict[str, list]:
@@ -71,7 +62,8 @@ class SliderHTML:
 
 
 def slider(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | None = None,
-           labels: Mapping[str, str] | None = None, dpi: int = 90, seed_id: str | None = None) -> SliderHTML:
+           labels: Mapping[str, str] | None = None, dpi: int = 90, seed_id: str | None = None,
+           cache_dir=None) -> SliderHTML:
     """Render ``plot(**params)`` at every point of ``grid`` and return a kernel-free slider.
 
     Args:
@@ -81,6 +73,8 @@ def slider(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | Non
         labels: display names of the parameters (default: the names).
         dpi: resolution of the frames.
         seed_id: a fixed element id (default: random), for reproducible HTML.
+        cache_dir: the engine's cache for the frames (:mod:`rnnlib.slider_frames`: only a module-level
+            function of ``rnnlib`` over plain JSON values is cached); ``None``: the default; ``False``: none.
 
     Returns:
         a :class:`SliderHTML`; its frame changes in the browser as the inputs move.
@@ -89,11 +83,7 @@ def slider(plot: Callable, grid: Mapping[str, Sequence], *, fixed: Mapping | Non
     fixed = dict(fixed or {})
     labels = dict(labels or {})
     names = list(grid)
-    frames = {}
-    for combo in itertools.product(*(range(len(grid[n])) for n in names)):
-        params = {n: grid[n][i] for n, i in zip(names, combo)}
-        png = figure_png(plot(**params, **fixed), dpi=dpi)
-        frames["-".join(map(str, combo))] = "data:image/png;base64," + base64.b64encode(png).decode()
+    frames = slider_frames(plot, grid, fixed, dpi, cache_dir=cache_dir)
     uid = seed_id or "rnnlib-slider-" + uuid.uuid4().hex[:10]
     start = [len(grid[n]) // 2 for n in names]
     controls = []

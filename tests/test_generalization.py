@@ -154,24 +154,3 @@ def test_result_figure_renders():
     assert fig.axes and all(ax.get_xlabel() for ax in fig.axes)
     import matplotlib.pyplot as plt
     plt.close("all")
-
-
-def test_length_design_is_chapter5s_grid():
-    from rnnlib import tasks
-    from rnnlib.generalization import length_design, steps_for_length
-
-    assert length_design is tasks.length_design and steps_for_length is tasks.steps_for_length
-
-    for fast in (False, True):
-        d = length_design(fast)
-        cfgs = d.configs()
-        assert len(cfgs) == sum(len(d.n_grid[L]) for L in d.lengths) * len(d.seeds)
-        assert len(set(cfgs)) == len(cfgs)
-        for c in cfgs:
-            assert c.length in d.lengths and c.n_train in d.n_grid[c.length] and c.seed in d.seeds
-            assert c.width == d.base.width and c.phi == d.base.phi
-            steps = c.epochs * -(-c.n_train // c.batch_size)
-            assert steps >= steps_for_length(c.length, d.steps_at_10)
-    assert length_design(True).base.width < length_design(False).base.width
-    with pytest.raises(TypeError, match="fast"):
-        length_design("yes")

@@ -7,7 +7,7 @@ import pytest
 
 import rnnlib
 from rnnlib import ledger, ledger_rules, ledger_view
-from rnnlib.baselines import measure_random_features as rf_hook
+from rnnlib.tasks import steps_for_length, with_step_budget
 from rnnlib.ledger_measures import across_seeds, wilson_interval
 from rnnlib.studies import initialization
 
@@ -296,18 +296,9 @@ def test_interference_measure():
         ledger.measure_interference([cfg])
 
 
-def test_random_features_measure_reads_the_sweep_entries():
-    cfgs = ledger.length_sweep_configs([6], [60, 120], [0], width=32, steps_at_10=50, n_test=80)
-    runs = rnnlib.sweep(cfgs, cache_dir=False, measure=rf_hook, progress=False)
-    out = ledger.measure_random_features(runs)
-    assert out["sgd"][0] == runs[0].test_mse and out["rf"][0] == runs[0].extras["random_features"]
-    assert out["rel"] == pytest.approx(np.mean((out["rf"] - out["sgd"]) / out["sgd"]))
-    with pytest.raises(ValueError, match="length"):
-        ledger.measure_random_features(runs, 7)
-
-
 def test_width_and_pseudo_measures_read_results():
-    cfgs = ledger.width_sweep_configs([16, 32], length=4, n_train=40, seeds=[0, 1], steps_at_10=20, n_test=40)
+    cfgs = [with_step_budget(ledger.LEDGER_BASE.replace(length=4, width=m, n_train=40, seed=s, n_test=40),
+                             steps_for_length(4, 20)) for m in (16, 32) for s in (0, 1)]
     extra = cfgs[0].replace(n_train=80)                       # an N trained at one width only
     runs = [rnnlib.run_experiment(c) for c in cfgs + [extra]]
     out = ledger.measure_width_dependence(runs)

@@ -28,20 +28,14 @@ def test_default_config_is_the_book_task():
 
 
 def test_book_task_is_chapter5s_base():
-    chapter5 = _former(lr_scale=2.0, average=0.5)          # length_design's base and LEDGER_BASE
+    chapter5 = _former(lr_scale=2.0, average=0.5)          # chapter 5's former base and LEDGER_BASE
     assert tasks.BOOK_TASK == chapter5
     assert tasks.book_task(False) is tasks.BOOK_TASK
     assert _differing(tasks.book_task(True), tasks.BOOK_TASK) == {"width", "n_test"}
-    assert tasks.length_design(False).base == tasks.BOOK_TASK
-    assert tasks.length_design(True).base == tasks.book_task(True)
 
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_designs_are_the_book_task_with_stated_changes(fast):
-    book = tasks.book_task(fast)
-    assert _differing(tasks.width_design(fast).base, book) == set()
-    assert _differing(tasks.complexity_design(fast).base, book) == set()
-    assert _differing(tasks.baselines_design(fast).base, book) <= {"length"}
     assert _differing(tasks.sgd_design(fast).base, tasks.BOOK_TASK) <= {"n_train", "n_test", "epochs",
                                                                         "eval_every", "average"}
     assert _differing(tasks.interference_design(fast).base, tasks.BOOK_TASK) <= {
@@ -62,31 +56,6 @@ def test_designs_reproduce_the_chapters_former_configs(fast):
     assert tasks.interference_design(fast).base == interference
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_baselines_compare_on_chapter5s_runs(fast):
-    """Chapter 7's SGD-on-W runs are chapter 5's runs (same task, data, step size and budget)."""
-    main = tasks.length_design(fast)
-    chapter5 = set(main.configs())
-    design = tasks.baselines_design(fast)
-    shared = [c for c in design.configs() if c.n_train in main.n_grid[design.base.length] and c.seed in main.seeds]
-    assert shared and all(c in chapter5 for c in shared)
-    assert design.grid()[(design.n_grid[0], design.seeds[0])] == design.config(design.n_grid[0], design.seeds[0])
-
-
-@pytest.mark.parametrize("fast", [False, True])
-def test_width_and_complexity_designs(fast):
-    main = tasks.length_design(fast)
-    w = tasks.width_design(fast)
-    cfgs = w.configs()
-    assert len(cfgs) == sum(len(Ns) * len(seeds) for Ns, seeds in w.plan.values()) == len(set(cfgs))
-    assert {c.width for c in cfgs} == set(w.widths) and {c.length for c in cfgs} == {main.lengths[0]}
-    for c in cfgs:
-        steps = c.epochs * -(-c.n_train // c.batch_size)
-        assert steps >= tasks.steps_for_length(c.length, main.steps_at_10)
-    cx = tasks.complexity_design(fast)
-    assert {c.phi for c in cx.configs()} == set(cx.phis) and len(cx.configs()) == len(cx.phis) * len(cx.seeds)
-
-
 def test_sgd_and_interference_designs_list_their_runs():
     d = tasks.sgd_design(False)
     assert [c.width for c in d.configs()] == list(d.widths) and d.theory_width in d.widths
@@ -97,9 +66,9 @@ def test_sgd_and_interference_designs_list_their_runs():
 
 def test_profile_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("RNNLIB_FAST", "1")
-    assert tasks.length_design().base == tasks.book_task(True)
+    assert tasks.book_task() == tasks.book_task(True) and tasks.sgd_design().base == tasks.sgd_design(True).base
     monkeypatch.setenv("RNNLIB_FAST", "0")
-    assert tasks.length_design().base == tasks.BOOK_TASK
+    assert tasks.book_task() == tasks.BOOK_TASK and tasks.sgd_design().base == tasks.sgd_design(False).base
 
 
 def test_step_budget_and_bad_input():
@@ -107,7 +76,7 @@ def test_step_budget_and_bad_input():
     cfg = tasks.with_step_budget(tasks.BOOK_TASK.replace(n_train=100), 1000)
     assert cfg.epochs * -(-100 // 32) >= 1000
     with pytest.raises(TypeError, match="fast"):
-        tasks.width_design("yes")
+        tasks.sgd_design("yes")
     with pytest.raises(TypeError, match="cfg must be an ExperimentConfig"):
         tasks.with_step_budget({}, 10)
     with pytest.raises(ValueError, match="steps_at_10"):

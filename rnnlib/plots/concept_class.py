@@ -11,7 +11,7 @@ import numpy as np
 
 from .._checks import as_array, check_float, check_int
 from ..concept import AdditiveConcept
-from ..smooth import C_STAR, log10_complexity_eps, log10_complexity_sample, smooth_function
+from ..smooth import C_STAR, smooth_function
 from ..tokens import sample_tokens
 from .style import color_for_length, new_figure
 
@@ -125,8 +125,15 @@ def plot_taylor_truncations(phis: Sequence, orders: Sequence[int], *, z_max: flo
     return fig
 
 
-def _complexity_curve(fn, phi, radii, **kwargs) -> np.ndarray:
-    return np.array([fn(phi, float(R), **kwargs) for R in radii])
+def _complexity_curves(panels, phis) -> list[list[np.ndarray]]:
+    """Every panel's curve of every function, read through the engine's cache (one read for all)."""
+    from ..complexity_kinds import ComplexityCurve
+    from ..engine import run_many
+
+    cfgs = [ComplexityCurve.of(phi, measure, radii, eps=kwargs.get("eps", 0.1), c_star=kwargs["c_star"])
+            for _, radii, measure, kwargs, *_ in panels for phi in phis]
+    values = iter(r.values for r in run_many(cfgs, progress=False, desc="complexity"))
+    return [[next(values) for _ in phis] for _ in panels]
 
 
 def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps: Sequence[float],
@@ -162,19 +169,19 @@ def plot_complexity(phis: Sequence, *, radii_sample: Sequence[float], radii_eps:
     colors = plt.get_cmap("tab10")
     styles = ["-", "--", "-.", ":"]
     panels = (
-        (axes[0], np.asarray(radii_sample, float), log10_complexity_sample, {"c_star": c_star},
+        (axes[0], np.asarray(radii_sample, float), "sample", {"c_star": c_star},
          f"(a) $C_s(\\phi, R)$, $C^* = {c_star:g}$", r"$\log_{10} C_s$"),
-        (axes[1], np.asarray(radii_eps, float), log10_complexity_eps, {"eps": eps, "c_star": 1.0},
+        (axes[1], np.asarray(radii_eps, float), "eps", {"eps": eps, "c_star": 1.0},
          "(b) $C_\\varepsilon(\\phi, R)$, $C^* = 1$ (shape only)", r"$\log_{10} C_\varepsilon$"),
-        (axes[2], np.asarray(radii_eps_cstar, float), log10_complexity_eps, {"eps": eps, "c_star": c_star},
+        (axes[2], np.asarray(radii_eps_cstar, float), "eps", {"eps": eps, "c_star": c_star},
          f"(c) $C_\\varepsilon(\\phi, R)$, $C^* = {c_star:g}$", r"$\log_{10} C_\varepsilon$ (log axis)"),
     )
-    handles = {}
-    for ax, radii, fn, kwargs, title, ylabel in panels:
+    for _, radii, *_ in panels:
         if radii.ndim != 1 or radii.size < 2 or not np.all(radii > 0):
             raise ValueError(f"radii must be 1-d with at least 2 positive values, got {radii!r}")
-        for k, phi in enumerate(phis):
-            values = _complexity_curve(fn, phi, radii, **kwargs)
+    handles = {}
+    for (ax, radii, _, _, title, ylabel), curves in zip(panels, _complexity_curves(panels, phis)):
+        for k, (phi, values) in enumerate(zip(phis, curves)):
             finite = np.isfinite(values)
             # dotted curves go on top: sin(kz) and cos(kz) - 1 nearly coincide at large R
             ls = styles[k % len(styles)]

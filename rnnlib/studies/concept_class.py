@@ -28,7 +28,8 @@ from .._checks import check_choice, check_float, check_int
 from ..concept import AdditiveConcept
 from ..concept_kinds import LabelNoiseConfig, LabelNoiseData, VarianceConfig, VarianceData
 from ..engine import run_many
-from ..linear_share import DIRECTIONS, linear_share_table
+from ..linear_share import DIRECTIONS
+from ..share_kinds import LinearShares
 from ..smooth import C_STAR, SMOOTH_FUNCTIONS, log10_complexity_eps, log10_complexity_sample, smooth_function
 from ..tokens import embed, sample_tokens
 from .checks import require
@@ -377,5 +378,7 @@ def linear_share_study(functions: Sequence[str] | None = None, *, token_dim: int
     names = list(dict.fromkeys(smooth_function(f).name for f in (SMOOTH_FUNCTIONS if functions is None else functions)))
     directions = [check_choice("direction", d, DIRECTIONS) for d in directions]
     token_dim = check_int("token_dim", token_dim, minimum=2)
-    tables = {d: linear_share_table(names, token_dim=token_dim, direction=d) for d in directions}
-    return LinearShareStudy(token_dim, {n: {d: float(tables[d][n].share) for d in directions} for n in names})
+    # computed by rnnlib.linear_share.linear_share_table, read from the engine's cache when it holds them
+    res = run_many([LinearShares(tuple(names), token_dim, d) for d in directions], progress=False, desc="shares")
+    return LinearShareStudy(token_dim, {n: {d: r.shares[i] for d, r in zip(directions, res)}
+                                        for i, n in enumerate(names)})

@@ -27,7 +27,7 @@ from ..headline import MAX_HALVINGS, METHOD_LABELS, HeadlineDesign, headline_con
 from ..headline_stats import (THRESHOLDS, comparison_verdict, excess_rate, headline_summary, jackknife_se,
                               method_curves, token_profile)
 from ..headline_width import WIDTH_THRESHOLDS, WidthSummary, width_summary
-from ..linear_share import linear_share_table
+from ..share_kinds import LinearShares
 from ..rnn import ElmanRNN
 from ..smooth import SMOOTH_FUNCTIONS
 
@@ -341,9 +341,10 @@ def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_b
         k += len(pts)
     results = tuple(res[:len(main)])
     width_res = tuple(res[len(points):])
-    shares = {name: {d: linear_share_table([name], token_dim=design.base.token_dim, direction=d)[name].share
-                     for d in ("sphere", "orthogonal_to_constant")}
-              for name in SMOOTH_FUNCTIONS}
+    directions = ("sphere", "orthogonal_to_constant")  # each share read from the engine's cache once computed
+    tables = run_many([LinearShares(tuple(SMOOTH_FUNCTIONS), design.base.token_dim, d) for d in directions],
+                      cache_dir=cache_dir, progress=False, desc="shares")
+    shares = {name: {d: t.shares[i] for d, t in zip(directions, tables)} for i, name in enumerate(SMOOTH_FUNCTIONS)}
     prior = _prior(design.lengths, design.widths[design.lengths[0]], design.base.token_dim, design.seeds, TARGETS[1])
     width = width_summary(width_res, TARGETS, length=design.width_lengths[0], n_boot=n_boot) if wide else None
     return HeadlineStudy(design, results, out, headline_summary(results, TARGETS, n_boot=n_boot), shares, prior,

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from .. import ledger, theory
 from ..engine import run_many
 from ..headline_stats import THRESHOLDS as HEADLINE_THRESHOLDS
-from ..ledger_measures import across_seeds, measure_comparison, measure_headline
-from ..ledger_reads import LEVEL, measure_headline_width
+from ..ledger_reads import LEVEL, across_seeds, measure_comparison, measure_headline, measure_headline_width
 from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
 from ..tasks import steps_for_length
 from .checks import require
