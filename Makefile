@@ -74,7 +74,8 @@ $(STAMP): requirements.txt pyproject.toml
 	  "$(PYTHON)" -m venv "$(VENV)"; \
 	fi
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: $(VENV) needs Python >= 3.11, found " + sys.version.split()[0])'
-	$(PY) -m pip install --upgrade pip
+	@# No `pip install --upgrade pip`: the pip that python3.11's venv brings (23.2) installs these pins
+	@# and the editable package as well; the upgrade only cost time.
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install -e . --no-deps
 	@# An editable install of a tree without rnnlib/__init__.py "succeeds" and installs nothing.
@@ -182,9 +183,13 @@ pdf: $(STAMP)
 test: lint test-unit test-book
 
 # Unit tests, and the live-control executor test (marker "executor"; it starts its kernels without
-# MPLBACKEND, as the book does).
+# MPLBACKEND, as the book does), on two pytest-xdist workers (one per core). With --dist loadgroup,
+# tests/conftest.py keeps each study module on one worker (its module-scoped fixtures compute a study
+# once); every other test goes to whichever worker is free. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
+XDIST      := -n $(TEST_WORKERS) --dist loadgroup
 test-unit: $(STAMP)
-	$(UNIT_ENV) $(PYTEST) tests -m "not book and not browser"
+	$(UNIT_ENV) $(PYTEST) tests -m "not book and not browser" $(XDIST)
 
 # Checks of a built book: nbval's checks on the notebooks it executed (every cell ran, no error,
 # "# NBVAL_CHECK_OUTPUT" cells equal to the stored outputs after tests/nbval_sanitize.cfg), then
@@ -194,10 +199,12 @@ BOOK_TESTS := tests/test_executed_notebooks.py tests/test_book_html.py tests/tes
               tests/test_pdf.py tests/test_citation.py tests/test_provenance.py
 
 # After the fast build (which fails on any cell error, a failing assert included, and on any
-# warning). Screenshots go to $(FAST_OUT)/screenshots/.
+# warning). Screenshots go to $(FAST_OUT)/screenshots/. On two workers, each with its own Chromium:
+# tests/conftest.py keeps the checks of one page together (the page is visited once) and each other
+# module on one worker.
 test-book: book-fast
 	$(MAKE) pdf PDF_HTML=$(FAST_HTML)
-	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" $(BOOK_TESTS)
+	RNNLIB_BOOK_HTML=$(FAST_HTML) $(PYTEST) -m "book or browser" $(BOOK_TESTS) $(XDIST)
 
 # nbval re-executing chapters in their own kernels (not part of `make test`, where the book build
 # executes each chapter once): to check one chapter alone, e.g.
