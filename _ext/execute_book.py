@@ -39,9 +39,11 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 from collections import deque
+from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -79,6 +81,7 @@ class Page:
     allow_errors: bool = False
     alone: bool = False
     expected: float = DEFAULT_EXPECTED
+    in_temp: bool = False               # execute.run_in_temp: a temporary working directory
 
 
 @dataclass
@@ -164,6 +167,10 @@ def run_pages(pages: list[Page], execute: Callable[[Page], Outcome], slots: int 
 def book_configs(root: Path = ROOT):
     """(myst-nb's NbParserConfig, myst-parser's MdParserConfig) for the book, from Jupyter Book's own
     reading of _config.yml (``get_final_config``, as ``jupyter-book build`` calls it)."""
+    # jupyter_book.config imports jsonschema, whose optional IRI format checker (rfc3987_syntax) builds
+    # a grammar on import, 2 s; Jupyter Book validates _config.yml without format checkers, so the
+    # validation is the same without it.
+    sys.modules.setdefault("rfc3987_syntax", None)
     from jupyter_book.config import get_final_config
     from myst_nb.core.config import NbParserConfig
     from myst_parser.config.main import MdParserConfig
@@ -195,7 +202,9 @@ def read_page(doc: str, nb_config, md_config, root: Path = ROOT, expected: dict 
     if path is None:
         return None
     text = path.read_text(encoding="utf-8")
-    import book_html  # the book's own source-read substitution, applied by Sphinx before myst-nb reads
+    if create_nb_reader(str(path), md_config, nb_config, text) is None:
+        return None
+    import book_html  # the book's own source-read substitution, which Sphinx applies before myst-nb reads
 
     if book_html.VERSION_TOKEN in text:
         text = text.replace(book_html.VERSION_TOKEN, book_html.library_version())
@@ -218,15 +227,16 @@ def read_page(doc: str, nb_config, md_config, root: Path = ROOT, expected: dict 
     hints = {**EXPECTED_SECONDS, **(expected or {})}
     return Page(doc, path, nb, reader.read_fmt, config.execution_timeout, config.execution_allow_errors,
                 bool(nb.metadata.get(METADATA_KEY, {}).get(ALONE_KEY, False)),
-                float(hints.get(doc, DEFAULT_EXPECTED)))
+                float(hints.get(doc, DEFAULT_EXPECTED)), bool(config.execution_in_temp))
 
 
 def execute_page(page: Page) -> Outcome:
-    """Execute ``page.nb`` in place as myst-nb's cache mode does (its folder as working directory)."""
+    """Execute ``page.nb`` in place as myst-nb's cache mode does (in the page's folder, or a temporary one)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
-    result = single_nb_execution(page.nb, cwd=str(page.path.parent.absolute()), allow_errors=page.allow_errors,
-                                 timeout=page.timeout, meta_override=True)
+    with (tempfile.TemporaryDirectory() if page.in_temp else nullcontext(str(page.path.parent))) as cwd:
+        result = single_nb_execution(page.nb, cwd=os.path.abspath(cwd), allow_errors=page.allow_errors,
+                                     timeout=page.timeout, meta_override=True)
     error = None if result.err is None else type(result.err).__name__
     return Outcome(result.time, error, result.exc_string)
 
