@@ -8,6 +8,7 @@ execute neither.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -175,22 +176,34 @@ def _write_ipynb(path: Path, source: str, metadata: dict | None = None) -> None:
 
 
 @pytest.mark.executor
-def test_executed_pages_are_found_by_myst_nb_in_the_cache(tmp_path):
+def test_executed_pages_are_found_by_myst_nb_in_the_cache_and_a_failing_cell_fails(tmp_path, monkeypatch, capfd):
+    """A book of three pages run at once: two run and are cached where myst-nb finds them, the third
+    fails with its traceback, is not cached, and the script exits with status 1."""
     from myst_nb.core.execute.cache import NotebookClientCache
 
-    _write_ipynb(tmp_path / "pages" / "one.ipynb", "x = 6 * 7\nprint(x)", {"rnnlib": {"execute_alone": True}})
+    _write_ipynb(tmp_path / "pages" / "one.ipynb", "x = 6 * 7\nprint(x)", {"rnnlib": {"execute_alone": False}})
     (tmp_path / "more").mkdir()
     (tmp_path / "more" / "two.md").write_text(MD_NOTEBOOK, encoding="utf-8")
-    nb_config, md_config = eb.book_configs(ROOT)
-    pages = [eb.read_page(doc, nb_config, md_config, tmp_path) for doc in ("pages/one", "more/two")]
-    assert pages[0].alone and not pages[1].alone and pages[1].read_fmt is not None
-    writer = eb.CacheWriter(tmp_path / "cache")
-    assert not any(writer.is_cached(p) for p in pages)
-    for page in pages:
-        writer.stage(page)
-    run_pages(pages, eb.execute_page, slots=2, report=writer.store)
+    _write_ipynb(tmp_path / "bad.ipynb", "raise ValueError('the cell fails')")
+    (tmp_path / "intro.md").write_text("# A book\n", encoding="utf-8")
+    (tmp_path / "_config.yml").write_text((ROOT / "_config.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: pages/one\n"
+                                       "  - file: more/two\n  - file: bad\n", encoding="utf-8")
+    monkeypatch.setattr(eb, "ROOT", tmp_path)
+    out = tmp_path / "out"
+    assert eb.main(["--path-output", str(out), "--slots", "3"]) == 1
+    printed = capfd.readouterr()
+    for doc in ("pages/one.ipynb", "more/two.md"):
+        assert re.search(rf"{re.escape(str(tmp_path / doc))}: Executed notebook in [\d.]+ seconds", printed.out)
+    assert "bad.ipynb: Executing notebook failed: CellExecutionError" in printed.err
+    assert "the cell fails" in printed.err and "execute_book: failed: bad: CellExecutionError" in printed.err
+    times = json.loads((out / "_build" / eb.TIMES_FILE).read_text())
+    assert set(times) == {"pages/one", "more/two"}
 
-    config = nb_config.copy(execution_cache_path=str(tmp_path / "cache"))
+    nb_config, md_config = eb.book_configs(tmp_path)
+    writer = eb.CacheWriter(out / "_build" / ".jupyter_cache")
+    assert not writer.is_cached(eb.read_page("bad", nb_config, md_config, tmp_path))
+    config = nb_config.copy(execution_cache_path=str(out / "_build" / ".jupyter_cache"))
     for doc, expected in (("pages/one", "42\n"), ("more/two", "md more\n")):
         fresh = eb.read_page(doc, nb_config, md_config, tmp_path)     # as Sphinx would read it again
         logger = _Logger()
@@ -201,27 +214,14 @@ def test_executed_pages_are_found_by_myst_nb_in_the_cache(tmp_path):
         assert outputs[0]["text"] == expected     # and the kernel ran in the page's own folder
 
 
-@pytest.mark.executor
 def test_notebook_metadata_does_not_change_the_cache_key(tmp_path):
     from jupyter_cache import get_cache
 
     _write_ipynb(tmp_path / "a.ipynb", "1 + 1")
     _write_ipynb(tmp_path / "b.ipynb", "1 + 1", {"rnnlib": {"execute_alone": True}})
+    _write_ipynb(tmp_path / "c.ipynb", "1 + 2", {"rnnlib": {"execute_alone": True}})
     nb_config, md_config = eb.book_configs(ROOT)
-    a, b = (eb.read_page(d, nb_config, md_config, tmp_path) for d in ("a", "b"))
+    a, b, c = (eb.read_page(d, nb_config, md_config, tmp_path) for d in ("a", "b", "c"))
     cache = get_cache(str(tmp_path / "cache"))
-    assert cache.create_hashed_notebook(a.nb)[1] == cache.create_hashed_notebook(b.nb)[1]
-
-
-@pytest.mark.executor
-def test_a_failing_cell_fails_with_its_traceback(tmp_path):
-    _write_ipynb(tmp_path / "bad.ipynb", "raise ValueError('the cell fails')")
-    nb_config, md_config = eb.book_configs(ROOT)
-    page = eb.read_page("bad", nb_config, md_config, tmp_path)
-    writer = eb.CacheWriter(tmp_path / "cache")
-    writer.stage(page)
-    outcomes = []
-    with pytest.raises(PageFailed, match="bad: CellExecutionError"):
-        run_pages([page], eb.execute_page, slots=2, report=lambda p, o: (writer.store(p, o), outcomes.append(o)))
-    assert "the cell fails" in outcomes[0].traceback
-    assert not writer.is_cached(page)
+    key = [cache.create_hashed_notebook(p.nb)[1] for p in (a, b, c)]
+    assert key[0] == key[1] != key[2]
