@@ -10,9 +10,9 @@ dropdown cannot be opened. Chromium is driven by the DevTools client of tests/cd
 
 The pages are printed ``--workers`` at a time (default 3), each worker a Chromium of its own, and
 merged in reading order: a page spends most of its time waiting (loading, MathJax, decoding images),
-not computing. When book.pdf is already newer than every page it prints, or those pages are byte for
-byte the ones it was printed from (their digests are kept beside it, in book.pdf.json: Sphinx writes
-some pages again on every build), the script says so and prints nothing; ``--force`` (``make pdf
+not computing. When book.pdf is already newer than every page it prints and every file they load, or those are
+byte for byte the ones it was printed from (their digests are kept beside it, in book.pdf.json:
+Sphinx writes some pages again on every build), the script says so and prints nothing; ``--force`` (``make pdf
 PDF_FORCE=1``) prints it anyway.
 
 Without Chromium the script says so and writes nothing; with RNNLIB_REQUIRE_BROWSER set (CI) that is
@@ -28,6 +28,7 @@ import io
 import json
 import os
 import queue
+import re
 import sys
 import threading
 import urllib.parse
@@ -105,24 +106,43 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+# Sphinx appends its checksum "?v=<crc32>" to the links of static files only once they have been
+# copied, so the first build after an empty output folder writes some pages again with the query
+# added, and nothing printed changes; the files themselves are digested below.
+ASSET_QUERY = re.compile(rb"\?v=[0-9a-f]{8}(?=[\"'])")
+ASSET_FOLDERS = ("_static", "_images")    # what the printed pages load: styles, scripts, fonts, figures
+
+
+def _asset_files(html_dir: Path) -> list[Path]:
+    return sorted(f for folder in ASSET_FOLDERS if (html_dir / folder).is_dir()
+                  for f in (html_dir / folder).rglob("*") if f.is_file())
+
+
 def page_digests(html_dir: Path, pages: list[str]) -> dict[str, str]:
-    """sha256 of each printed page's HTML (a figure changes its page: myst-nb names images by content)."""
-    return {p: hashlib.sha256((html_dir / p).read_bytes()).hexdigest() for p in pages}
+    """sha256 of each printed page's HTML (without Sphinx's "?v=" queries), and one of all the files under
+    _static/ and _images/ that the pages load."""
+    digests = {p: hashlib.sha256(ASSET_QUERY.sub(b"", (html_dir / p).read_bytes())).hexdigest() for p in pages}
+    assets = hashlib.sha256()
+    for f in _asset_files(html_dir):
+        assets.update(f.relative_to(html_dir).as_posix().encode() + b"\0" + f.read_bytes())
+    digests["/".join(ASSET_FOLDERS)] = assets.hexdigest()
+    return digests
 
 
 def up_to_date(html_dir: Path, out: Path, pages: list[str]) -> str | None:
-    """Why ``out`` need not be printed again (None if it must): it is newer than every page it prints,
-    or those pages are the ones it was printed from."""
+    """Why ``out`` need not be printed again (None if it must): it is newer than every page it prints
+    and every file those pages load, or all of them are the ones it was printed from."""
     if not out.is_file() or any(not (html_dir / p).is_file() for p in pages):
         return None
-    if all((html_dir / p).stat().st_mtime < out.stat().st_mtime for p in pages):
+    sources = [html_dir / p for p in pages] + _asset_files(html_dir)
+    if all(f.stat().st_mtime < out.stat().st_mtime for f in sources):
         return "newer than every page it prints"
-    sources = out.with_name(SOURCES_NAME)
+    record = out.with_name(SOURCES_NAME)
     try:
-        recorded = json.loads(sources.read_text(encoding="utf-8"))
+        recorded = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if sources.stat().st_mtime >= out.stat().st_mtime - 1 and recorded == page_digests(html_dir, pages):
+    if record.stat().st_mtime >= out.stat().st_mtime - 1 and recorded == page_digests(html_dir, pages):
         return "its pages are unchanged since it was printed"
     return None
 

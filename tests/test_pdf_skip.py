@@ -73,6 +73,21 @@ def test_main_skips_an_up_to_date_pdf_and_force_prints(tmp_path, capsys, monkeyp
     assert printed and printed[0][3] == 2 and "2 book pages, 5 PDF pages" in capsys.readouterr().out
 
 
+def test_sphinx_asset_queries_are_not_a_change_but_a_changed_asset_is(tmp_path):
+    html, out = _book(tmp_path)
+    (html / "_static").mkdir()
+    (html / "_static" / "style.css").write_text("p { color: black }")
+    (html / PAGES[0]).write_text('<html><link href="_static/style.css" />page 0</html>')
+    out.write_bytes(b"%PDF")
+    out.with_name(book_pdf.SOURCES_NAME).write_text(json.dumps(book_pdf.page_digests(html, PAGES)))
+    _age(out, 100)
+    _age(out.with_name(book_pdf.SOURCES_NAME), 100)
+    (html / PAGES[0]).write_text('<html><link href="_static/style.css?v=8cd3d715" />page 0</html>')
+    assert book_pdf.up_to_date(html, out, PAGES) == "its pages are unchanged since it was printed"
+    (html / "_static" / "style.css").write_text("p { color: red }")
+    assert book_pdf.up_to_date(html, out, PAGES) is None
+
+
 @pytest.mark.parametrize("workers", [0, -2, 1.5])
 def test_workers_must_be_a_positive_integer(tmp_path, workers):
     html, out = _book(tmp_path)
