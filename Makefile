@@ -157,13 +157,16 @@ BOOK_CHECKS ?= 1
 # page marked "execute_alone" in its notebook metadata, chapter 5, runs first with no other page
 # beside it), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
 # `jupyter-book build` then finds every page there and executes none. A failing cell stops the build
-# there, with its traceback.
+# there, with its traceback. Reading a page from that cache, myst-nb writes it to _build/jupyter_execute
+# without its outputs, so --write-executed then writes the executed notebooks there (the nbval checks
+# of tests/test_executed_notebooks.py read them).
 BOOK_SLOTS ?=
 EXECUTE    := $(PY) _ext/execute_book.py $(if $(BOOK_SLOTS),--slots $(BOOK_SLOTS))
 
 book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(EXECUTE) --path-output .
 	$(JB) build . --path-output . $(JB_FLAGS)
+	$(EXECUTE) --path-output . --write-executed
 	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
@@ -176,6 +179,7 @@ book-fast: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(FAST_OUT)
 	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT)
 	$(FAST_ENV) $(JB) build . --path-output $(FAST_OUT) $(JB_FLAGS)
+	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT) --write-executed
 
 # The whole book as one PDF, offline: headless Chromium prints every page of _toc.yml once MathJax has
 # typeset it, three pages at a time, and pypdf merges them in reading order into $(PDF_HTML)/book.pdf,

@@ -5,7 +5,10 @@ build tooling (issues 12 and 16: a warm re-execution of the whole book, and the 
 
 Usage: ``python _ext/execute_book.py [--path-output DIR] [--slots N]``, before
 ``jupyter-book build . --path-output DIR`` with the same environment (the Makefile's ``book`` and
-``book-fast``).
+``book-fast``), and ``python _ext/execute_book.py --path-output DIR --write-executed`` after it: on a
+cache hit myst-nb writes the page's notebook without its outputs to ``_build/jupyter_execute``, where
+the nbval checks (tests/test_executed_notebooks.py) read the executed notebooks, so this writes them
+there from the cache.
 
 Jupyter Book (myst-nb, ``execute_notebooks: cache``) executes the pages one after another while
 Sphinx reads them, so a 2-core machine runs one kernel at a time. This script does the same work
@@ -281,6 +284,30 @@ class CacheWriter:
         outcome.extra["cache_id"] = record.pk
 
 
+def write_executed(pages: list[Page], writer: CacheWriter, folder: Path) -> int:
+    """Write each page's executed notebook to ``folder/<doc>.ipynb`` (``<path-output>/_build/jupyter_execute``),
+    where myst-nb writes the notebook it executed, and where the nbval checks and bench/book_flops.py
+    read it: on a cache hit myst-nb writes the notebook it read, without outputs (it writes its reader's
+    notebook, not the one merged from the cache). The notebook written is myst-nb's own merge of the
+    cached outputs into the page, without the glued values, as myst-nb writes it. Returns the number
+    written; a page missing from the cache is an error."""
+    import nbformat
+    from myst_nb.ext.glue import extract_glue_data_cell
+
+    missing = [p.doc for p in pages if not writer.is_cached(p)]
+    if missing:
+        raise SystemExit(f"error: no executed notebook in the cache for {missing}; build the book first")
+    for page in pages:
+        _, merged = writer.cache.merge_match_into_notebook(page.nb)
+        for cell in merged.cells:   # myst-nb moves glued values out of the outputs (into <doc>.glue.json)
+            if cell.cell_type == "code":
+                extract_glue_data_cell(cell)
+        target = folder.joinpath(*(page.doc + ".ipynb").split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(nbformat.writes(merged), encoding="utf-8")
+    return len(pages)
+
+
 def _report(writer: CacheWriter, times: dict) -> Callable[[Page, Outcome], None]:
     def report(page: Page, outcome: Outcome) -> None:
         writer.store(page, outcome)
@@ -305,6 +332,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--path-output", default=".", help="jupyter-book's --path-output (default: .)")
     parser.add_argument("--slots", type=int, default=None, help="pages executed at a time (default: cores)")
+    parser.add_argument("--write-executed", action="store_true",
+                        help="after `jupyter-book build`: write the executed notebooks into _build/jupyter_execute")
     args = parser.parse_args(argv)
     slots = default_slots() if args.slots is None else args.slots
     if slots < 1:
@@ -320,6 +349,10 @@ def main(argv=None) -> int:
     times = json.loads(times_path.read_text()) if times_path.is_file() else {}
     pages = [p for p in (read_page(doc, nb_config, md_config, ROOT, times) for doc in toc_documents(ROOT)) if p]
     writer = CacheWriter(cache_path)
+    if args.write_executed:
+        folder = build / "jupyter_execute"
+        print(f"execute_book: wrote {write_executed(pages, writer, folder)} executed notebooks into {folder}")
+        return 0
     todo = [p for p in pages if not writer.is_cached(p)]
     for page in pages:
         if page not in todo:

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +182,8 @@ def test_executed_pages_are_found_by_myst_nb_in_the_cache_and_a_failing_cell_fai
     fails with its traceback, is not cached, and the script exits with status 1."""
     from myst_nb.core.execute.cache import NotebookClientCache
 
-    _write_ipynb(tmp_path / "pages" / "one.ipynb", "x = 6 * 7\nprint(x)", {"rnnlib": {"execute_alone": False}})
+    _write_ipynb(tmp_path / "pages" / "one.ipynb", "x = 6 * 7\nprint(x)\nfrom myst_nb import glue\nglue('answer', x, display=False)",
+                 {"rnnlib": {"execute_alone": False}})
     (tmp_path / "more").mkdir()
     (tmp_path / "more" / "two.md").write_text(MD_NOTEBOOK, encoding="utf-8")
     _write_ipynb(tmp_path / "bad.ipynb", "raise ValueError('the cell fails')")
@@ -212,6 +214,18 @@ def test_executed_pages_are_found_by_myst_nb_in_the_cache_and_a_failing_cell_fai
         assert any(m.startswith("Using cached notebook") for m in logger.messages), (doc, logger.messages)
         assert not any("Executing notebook" in m for m in logger.messages), (doc, logger.messages)
         assert outputs[0]["text"] == expected     # and the kernel ran in the page's own folder
+
+    # after the build: the executed notebooks where myst-nb writes them, without the glued values' records
+    folder = out / "_build" / "jupyter_execute"
+    pages = [eb.read_page(doc, nb_config, md_config, tmp_path) for doc in ("pages/one", "more/two")]
+    assert eb.write_executed(pages, writer, folder) == 2
+    one = nbformat.read(folder / "pages" / "one.ipynb", as_version=4).cells[0]
+    assert one.execution_count == 1 and one.outputs[0]["text"] == "42\n"
+    assert len(one.outputs) == 1            # the glued value's record went to myst-nb's glue data
+    cached = writer.cache.get_cache_bundle(writer.cache.match_cache_notebook(pages[0].nb).pk).nb.cells[0]
+    assert [o.get("metadata", {}).get("scrapbook", {}).get("name") for o in cached.outputs] == [None, "answer"]
+    with pytest.raises(SystemExit, match="bad"):
+        eb.write_executed(pages + [eb.read_page("bad", nb_config, md_config, tmp_path)], writer, folder)
 
 
 def test_notebook_metadata_does_not_change_the_cache_key(tmp_path):
