@@ -9,7 +9,8 @@
 #   make bench   performance scripts in bench/
 #   make bench-book  time `make book` cold and warm, and its FLOP efficiency (opt-in: two full builds)
 #   make book-flops  the FLOP-efficiency measurement on a cold fast-profile build (small run)
-#   make pdf     the built book as one PDF, book.pdf next to its index.html (make book does it too)
+#   make pdf     the built book as one PDF, book.pdf next to its index.html (make book does it too;
+#                skipped when book.pdf is up to date, PDF_FORCE=1 prints it again)
 #   make clean   remove build outputs
 #   make assets  fetch the book's offline JavaScript (MathJax, widget manager) from npm
 
@@ -153,8 +154,20 @@ export BOOK_REPOSITORY_URL
 # build alone that way).
 BOOK_CHECKS ?= 1
 
+# The pages are executed before Sphinx runs, BOOK_SLOTS at a time (default: the number of cores; a
+# page marked "execute_alone" in its notebook metadata, chapter 5, runs first with no other page
+# beside it), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
+# `jupyter-book build` then finds every page there and executes none. A failing cell stops the build
+# there, with its traceback. Reading a page from that cache, myst-nb writes it to _build/jupyter_execute
+# without its outputs, so --write-executed then writes the executed notebooks there (the nbval checks
+# of tests/test_executed_notebooks.py read them).
+BOOK_SLOTS ?=
+EXECUTE    := $(PY) _ext/execute_book.py $(if $(BOOK_SLOTS),--slots $(BOOK_SLOTS))
+
 book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
+	$(EXECUTE) --path-output .
 	$(JB) build . --path-output . $(JB_FLAGS)
+	$(EXECUTE) --path-output . --write-executed
 	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
@@ -165,14 +178,19 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 # executes the current notebooks against the current library.
 book-fast: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(FAST_OUT)
+	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT)
 	$(FAST_ENV) $(JB) build . --path-output $(FAST_OUT) $(JB_FLAGS)
+	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT) --write-executed
 
 # The whole book as one PDF, offline: headless Chromium prints every page of _toc.yml once MathJax has
-# typeset it, pypdf merges them into $(PDF_HTML)/book.pdf, which the front page links to
-# (_ext/book_pdf.py). Needs a built book; without Chromium it warns and writes nothing.
+# typeset it, three pages at a time, and pypdf merges them in reading order into $(PDF_HTML)/book.pdf,
+# which the front page links to (_ext/book_pdf.py). When book.pdf is newer than every page it prints,
+# or those pages are unchanged since it was printed, it is not printed again; PDF_FORCE=1 prints it
+# anyway. Needs a built book; without Chromium it warns and writes nothing.
 PDF_HTML ?= $(FULL_HTML)
+PDF_FORCE ?=
 pdf: $(STAMP)
-	$(PY) _ext/book_pdf.py $(PDF_HTML)
+	$(PY) _ext/book_pdf.py $(PDF_HTML) $(if $(filter-out 0,$(PDF_FORCE)),--force)
 
 # ---------------------------------------------------------------------------------------------
 # Tests

@@ -1,6 +1,6 @@
 """`make pdf`: the whole built book as one PDF, printed by headless Chromium, offline (issue 17, item 2).
 
-Usage: ``python _ext/book_pdf.py HTML_DIR`` (the Makefile passes _build/html, or the fast build's
+Usage: ``python _ext/book_pdf.py HTML_DIR [--force] [--workers N]`` (the Makefile passes _build/html, or the fast build's
 folder in `make test`). Every page named in _toc.yml is opened, in reading order, from a local HTTP
 server on 127.0.0.1; once MathJax has typeset it, its saved widgets are rendered and its images are
 decoded, Chromium prints it (DevTools ``Page.printToPDF``, A4, with backgrounds, so figures and
@@ -8,15 +8,27 @@ tables print as shown). The pages are merged with pypdf into HTML_DIR/book.pdf, 
 which the front page links to. Solutions of the exercises are opened before printing: a printed
 dropdown cannot be opened. Chromium is driven by the DevTools client of tests/cdp.py.
 
+The pages are printed ``--workers`` at a time (default 3), each worker a Chromium of its own, and
+merged in reading order: a page spends most of its time waiting (loading, MathJax, decoding images),
+not computing. When book.pdf is already newer than every page it prints and every file they load, or those are
+byte for byte the ones it was printed from (their digests are kept beside it, in book.pdf.json:
+Sphinx writes some pages again on every build), the script says so and prints nothing; ``--force`` (``make pdf
+PDF_FORCE=1``) prints it anyway.
+
 Without Chromium the script says so and writes nothing; with RNNLIB_REQUIRE_BROWSER set (CI) that is
 an error, as for the browser tests.
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import functools
+import hashlib
 import io
+import json
 import os
+import queue
+import re
 import sys
 import threading
 import urllib.parse
@@ -32,6 +44,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from cdp import INSTALL_HINT, Chromium, find_chromium  # noqa: E402
 
 OUTPUT_NAME = "book.pdf"
+SOURCES_NAME = "book.pdf.json"   # digests of the pages book.pdf was printed from
+WORKERS = 3
 LOAD_TIMEOUT = 120.0
 # A4 in inches, margins of 1.5 cm
 PAPER = {"paperWidth": 8.27, "paperHeight": 11.69, "marginTop": 0.6, "marginBottom": 0.6,
@@ -92,55 +106,136 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def print_book(html_dir: Path, chromium: str, out: Path) -> tuple[int, int]:
-    """Print every page into ``out``; returns (pages of the book, pages of the PDF)."""
+# Sphinx appends its checksum "?v=<crc32>" to the links of static files only once they have been
+# copied, so the first build after an empty output folder writes some pages again with the query
+# added, and nothing printed changes; the files themselves are digested below.
+ASSET_QUERY = re.compile(rb"\?v=[0-9a-f]{8}(?=[\"'])")
+ASSET_FOLDERS = ("_static", "_images")    # what the printed pages load: styles, scripts, fonts, figures
+
+
+def _asset_files(html_dir: Path) -> list[Path]:
+    return sorted(f for folder in ASSET_FOLDERS if (html_dir / folder).is_dir()
+                  for f in (html_dir / folder).rglob("*") if f.is_file())
+
+
+def page_digests(html_dir: Path, pages: list[str]) -> dict[str, str]:
+    """sha256 of each printed page's HTML (without Sphinx's "?v=" queries), and one of all the files under
+    _static/ and _images/ that the pages load."""
+    digests = {p: hashlib.sha256(ASSET_QUERY.sub(b"", (html_dir / p).read_bytes())).hexdigest() for p in pages}
+    assets = hashlib.sha256()
+    for f in _asset_files(html_dir):
+        assets.update(f.relative_to(html_dir).as_posix().encode() + b"\0" + f.read_bytes())
+    digests["/".join(ASSET_FOLDERS)] = assets.hexdigest()
+    return digests
+
+
+def up_to_date(html_dir: Path, out: Path, pages: list[str]) -> str | None:
+    """Why ``out`` need not be printed again (None if it must): it is newer than every page it prints
+    and every file those pages load, or all of them are the ones it was printed from."""
+    if not out.is_file() or any(not (html_dir / p).is_file() for p in pages):
+        return None
+    sources = [html_dir / p for p in pages] + _asset_files(html_dir)
+    if all(f.stat().st_mtime < out.stat().st_mtime for f in sources):
+        return "newer than every page it prints"
+    record = out.with_name(SOURCES_NAME)
+    try:
+        recorded = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.stat().st_mtime >= out.stat().st_mtime - 1 and recorded == page_digests(html_dir, pages):
+        return "its pages are unchanged since it was printed"
+    return None
+
+
+def _print_pages(base: str, pages: list[str], chromium: str, workers: int) -> list[tuple[str, bytes]]:
+    """(title, PDF bytes) of every page, in the order given, printed by ``workers`` Chromiums at once."""
+    todo: queue.Queue = queue.Queue()
+    for item in enumerate(pages):
+        todo.put(item)
+    printed: dict[int, tuple[str, bytes]] = {}
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with Chromium(chromium, timeout=LOAD_TIMEOUT) as browser:
+                browser.send("Page.enable")  # for the load events that navigate() waits for
+                while not errors:
+                    try:
+                        index, page = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    browser.navigate(base + urllib.parse.quote(page), timeout=LOAD_TIMEOUT)
+                    title = browser.evaluate(READY, await_promise=True, timeout=LOAD_TIMEOUT + 30) or page
+                    data = browser.send("Page.printToPDF", timeout=LOAD_TIMEOUT, printBackground=True,
+                                        preferCSSPageSize=False, **PAPER)["data"]
+                    printed[index] = (title, base64.b64decode(data))
+                    print(f"  {page}: {title}", flush=True)
+        except BaseException as err:  # reported by the caller, with the page that failed
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, name=f"pdf-print-{i}") for i in range(min(workers, len(pages)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [printed[i] for i in range(len(pages))]
+
+
+def print_book(html_dir: Path, chromium: str, out: Path, workers: int = WORKERS) -> tuple[int, int]:
+    """Print every page into ``out``, ``workers`` pages at a time; returns (pages of the book, pages of the PDF)."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     pages = toc_pages()
     missing = [p for p in pages if not (html_dir / p).is_file()]
     if missing:
         raise SystemExit(f"error: the built book in {html_dir} lacks {missing}; build it first (make book)")
+    digests = page_digests(html_dir, pages)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_dir)))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, name="pdf-server", daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    writer = PdfWriter()
     try:
-        with Chromium(chromium, timeout=LOAD_TIMEOUT) as browser:
-            browser.send("Page.enable")  # for the load events that navigate() waits for
-            for page in pages:
-                browser.navigate(base + urllib.parse.quote(page), timeout=LOAD_TIMEOUT)
-                title = browser.evaluate(READY, await_promise=True, timeout=LOAD_TIMEOUT + 30) or page
-                data = browser.send("Page.printToPDF", timeout=LOAD_TIMEOUT, printBackground=True,
-                                    preferCSSPageSize=False, **PAPER)["data"]
-                writer.append(PdfReader(io.BytesIO(base64.b64decode(data))),
-                              outline_item=title.split(" — ")[0].split(" | ")[0].strip())
-                print(f"  {page}: {title}")
+        printed = _print_pages(base, pages, chromium, workers)
     finally:
         httpd.shutdown()
         httpd.server_close()
+    writer = PdfWriter()
+    for title, data in printed:
+        writer.append(PdfReader(io.BytesIO(data)), outline_item=title.split(" — ")[0].split(" | ")[0].strip())
     writer.add_metadata({"/Title": "Can SGD Learn RNNs? An executable account", "/Author": "the rnnlib authors"})
     tmp = out.with_suffix(".pdf.part")
     with open(tmp, "wb") as fh:
         writer.write(fh)
     tmp.replace(out)
+    out.with_name(SOURCES_NAME).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return len(pages), len(writer.pages)
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    html_dir = Path(argv[0]).resolve()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("html_dir", help="the built book (make book: _build/html)")
+    parser.add_argument("--force", action="store_true", help="print even if book.pdf is up to date")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"pages printed at a time (default {WORKERS})")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    html_dir = Path(args.html_dir).resolve()
     if not (html_dir / "index.html").is_file():
         print(f"error: no built book in {html_dir}; run `make book` (or `make book-fast`) first", file=sys.stderr)
         return 1
+    out = html_dir / OUTPUT_NAME
+    reason = None if args.force else up_to_date(html_dir, out, toc_pages())
+    if reason is not None:
+        print(f"PDF: {out} is up to date ({reason}); not printed again (make pdf PDF_FORCE=1 prints it)")
+        return 0
     chromium = find_chromium()
     if chromium is None:
         required = os.environ.get("RNNLIB_REQUIRE_BROWSER", "") not in ("", "0")
         print(f"{'error' if required else 'warning'}: no PDF: {INSTALL_HINT}", file=sys.stderr)
         return 1 if required else 0
-    out = html_dir / OUTPUT_NAME
-    n_pages, n_sheets = print_book(html_dir, chromium, out)
+    n_pages, n_sheets = print_book(html_dir, chromium, out, args.workers)
     print(f"PDF: {out} ({n_pages} book pages, {n_sheets} PDF pages)")
     return 0
 

@@ -46,7 +46,9 @@ from _timing import machine_info  # noqa: E402
 import book_flops  # noqa: E402
 
 # myst-nb's log lines, one per page: "<path>: Executed notebook in 5.95 seconds" or
-# "<path>: Using cached notebook: ID=3"
+# "<path>: Using cached notebook: ID=3". `make book` executes the pages first (_ext/execute_book.py,
+# which prints the first form, in myst-nb's format), then jupyter-book reads each from the cache
+# (the second form): a page with both lines was executed by this build.
 PAGE_LINE = re.compile(r"^(\S+?):? (?:Executed notebook in ([\d.]+) seconds|(Using cached notebook))", re.MULTILINE)
 TARGETS = {"book_cold_seconds": 900, "book_warm_seconds": 60, "book_reexec_seconds": 60}
 
@@ -97,15 +99,23 @@ def _run(cmd: list[str], log, env: dict) -> float:
 
 
 def page_times(log_text: str) -> tuple[dict, list]:
-    """Executed seconds per page (``chapters/05_generalization``; 0.0 for a page read from the
-    execution cache) and the pages read from the cache."""
-    seconds, cached = {}, []
+    """Executed seconds per page (``chapters/05_generalization``; 0.0 for a page only read from the
+    execution cache) and the pages read from the cache without being executed by this build. A page
+    executed by _ext/execute_book.py and then read from the cache by jupyter-book keeps its seconds
+    (pages run two at a time there, so their seconds add up to more than the wall time)."""
+    executed, cached = {}, []
     for m in PAGE_LINE.finditer(log_text):
         page = "/".join(Path(m.group(1)).with_suffix("").parts[-2:])
-        seconds[page] = 0.0 if m.group(3) else float(m.group(2))
         if m.group(3):
-            cached.append(page)
-    return seconds, cached
+            if page not in cached:
+                cached.append(page)
+        else:
+            executed[page] = float(m.group(2))
+    cached = [p for p in cached if p not in executed]
+    seconds = {**{p: 0.0 for p in cached}, **executed}
+    order = [m_page for m_page in dict.fromkeys(
+        "/".join(Path(m.group(1)).with_suffix("").parts[-2:]) for m in PAGE_LINE.finditer(log_text))]
+    return {p: seconds[p] for p in order}, cached
 
 
 def warm_status(page: str, build: dict) -> str:

@@ -1,0 +1,95 @@
+"""_ext/book_pdf.py prints book.pdf again only when a page it prints changed (issue 16: the warm build).
+
+No Chromium needed: the decision is made from the built pages and the PDF's record of them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+
+import book_pdf  # noqa: E402
+
+PAGES = ["intro.html", "chapters/01_question.html"]
+
+
+def _book(tmp_path: Path) -> tuple[Path, Path]:
+    html = tmp_path / "html"
+    for i, page in enumerate(PAGES):
+        (html / page).parent.mkdir(parents=True, exist_ok=True)
+        (html / page).write_text(f"<html>page {i}</html>")
+    return html, html / book_pdf.OUTPUT_NAME
+
+
+def _age(path: Path, seconds: float) -> None:
+    st = path.stat()
+    os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
+def test_no_pdf_yet_must_be_printed(tmp_path):
+    html, out = _book(tmp_path)
+    assert book_pdf.up_to_date(html, out, PAGES) is None
+
+
+def test_a_pdf_newer_than_every_page_is_up_to_date(tmp_path):
+    html, out = _book(tmp_path)
+    for page in PAGES:
+        _age(html / page, 100)
+    out.write_bytes(b"%PDF")
+    assert book_pdf.up_to_date(html, out, PAGES) == "newer than every page it prints"
+
+
+def test_a_page_written_again_with_the_same_bytes_does_not_reprint(tmp_path):
+    html, out = _book(tmp_path)
+    out.write_bytes(b"%PDF")
+    out.with_name(book_pdf.SOURCES_NAME).write_text(json.dumps(book_pdf.page_digests(html, PAGES)))
+    _age(out, 100)
+    _age(out.with_name(book_pdf.SOURCES_NAME), 100)
+    (html / PAGES[1]).write_text("<html>page 1</html>")          # Sphinx wrote it again, unchanged
+    assert book_pdf.up_to_date(html, out, PAGES) == "its pages are unchanged since it was printed"
+    (html / PAGES[1]).write_text("<html>page 1, a new figure</html>")
+    assert book_pdf.up_to_date(html, out, PAGES) is None
+
+
+def test_main_skips_an_up_to_date_pdf_and_force_prints(tmp_path, capsys, monkeypatch):
+    html, out = _book(tmp_path)
+    (html / "index.html").write_text("<html></html>")
+    monkeypatch.setattr(book_pdf, "toc_pages", lambda root=ROOT: PAGES)
+    for page in PAGES:
+        _age(html / page, 100)
+    out.write_bytes(b"%PDF")
+    assert book_pdf.main([str(html)]) == 0
+    assert "is up to date (newer than every page it prints); not printed again" in capsys.readouterr().out
+    printed = []
+    monkeypatch.setattr(book_pdf, "find_chromium", lambda: "/chromium")
+    monkeypatch.setattr(book_pdf, "print_book", lambda *a: printed.append(a) or (2, 5))
+    assert book_pdf.main([str(html), "--force", "--workers", "2"]) == 0
+    assert printed and printed[0][3] == 2 and "2 book pages, 5 PDF pages" in capsys.readouterr().out
+
+
+def test_sphinx_asset_queries_are_not_a_change_but_a_changed_asset_is(tmp_path):
+    html, out = _book(tmp_path)
+    (html / "_static").mkdir()
+    (html / "_static" / "style.css").write_text("p { color: black }")
+    (html / PAGES[0]).write_text('<html><link href="_static/style.css" />page 0</html>')
+    out.write_bytes(b"%PDF")
+    out.with_name(book_pdf.SOURCES_NAME).write_text(json.dumps(book_pdf.page_digests(html, PAGES)))
+    _age(out, 100)
+    _age(out.with_name(book_pdf.SOURCES_NAME), 100)
+    (html / PAGES[0]).write_text('<html><link href="_static/style.css?v=8cd3d715" />page 0</html>')
+    assert book_pdf.up_to_date(html, out, PAGES) == "its pages are unchanged since it was printed"
+    (html / "_static" / "style.css").write_text("p { color: red }")
+    assert book_pdf.up_to_date(html, out, PAGES) is None
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5])
+def test_workers_must_be_a_positive_integer(tmp_path, workers):
+    html, out = _book(tmp_path)
+    with pytest.raises(ValueError, match="workers"):
+        book_pdf.print_book(html, "/chromium", out, workers)
