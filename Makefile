@@ -171,7 +171,7 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
-	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS); fi
+	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS) $(XDIST); fi
 	@echo "Book: $(abspath $(FULL_HTML))/index.html"
 
 # The CI build: small sizes, warnings and cell errors fail it. Always from scratch, so that it

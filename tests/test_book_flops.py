@@ -79,3 +79,19 @@ def test_cache_flops_counts_the_sgd_runs_of_every_kind(tmp_path):
     assert out["runs"] == 2 and out["run_seconds"] == 3.0 and out["runs_with_unexpected_step_count"] == 0
     assert out["flops"] == run_flops(cfg) + run_flops(dict(cfg, trained="WA")) > 2 * run_flops(cfg)
     assert out["entries_by_kind"] == {"sgd": 1, "headline": 2, "lemma_rate": 1}
+
+
+def test_sphinx_share_uses_the_executor_wall_time_when_pages_run_side_by_side():
+    """Pages run two at a time: their seconds add up to more than the wall, so Sphinx's share of the
+    build is the build minus the executor's wall time, not minus the sum of the pages."""
+    import book_flops
+    log = ("chapters/01_a.ipynb: Executed notebook in 30.0 seconds [execute_book]\n"
+           "chapters/02_b.ipynb: Executed notebook in 30.0 seconds [execute_book]\n"
+           "execute_book: 2 pages executed in 31.5 s (60.0 s of page time, 2 at a time, alone: []); 0 already cached\n")
+    walls = [float(m.group(1)) for m in book_flops.EXECUTOR_LINE.finditer(log)]
+    assert walls == [31.5]
+    assert sum(execution_seconds(log).values()) == 60.0
+    commands = book_flops.fast_build_commands(Path("/tmp/out"))
+    assert Path(commands[0][1]).name == Path(commands[2][1]).name == "execute_book.py"
+    assert Path(commands[1][0]).name == "jupyter-book" and commands[1][1] == "build"
+    assert commands[-1][-1] == "--write-executed"

@@ -50,7 +50,8 @@ def test_fast_profile_builds_apart_from_the_book():
     fast, full = book_times.Profile(True), book_times.Profile(False)
     assert fast.env()["RNNLIB_FAST"] == "1" and "RNNLIB_FAST" not in full.env()
     assert fast.sweep_cache != full.sweep_cache and fast.build_dir != full.build_dir
-    assert full.build_command()[:2] == ["make", "book"] and "--path-output" in fast.build_command()
+    assert full.build_command()[:2] == ["make", "book"] and "--path-output" in fast.build_command()[-1]
+    assert "execute_book.py" in fast.build_command()[-1] and "--write-executed" in fast.build_command()[-1]
 
 
 def test_chapter_6_training_is_counted_in_the_flops():
