@@ -185,7 +185,8 @@ book-fast: $(STAMP) $(ASSETS_STAMP)
 # The whole book as one PDF, offline: headless Chromium prints every page of _toc.yml once MathJax has
 # typeset it, three pages at a time, and pypdf merges them in reading order into $(PDF_HTML)/book.pdf,
 # which the front page links to (_ext/book_pdf.py). When book.pdf is newer than every page it prints,
-# or those pages are unchanged since it was printed, it is not printed again; PDF_FORCE=1 prints it
+# or those pages are unchanged since it was printed, it is not printed again, and otherwise only the
+# pages that changed are printed (the others come from _build/.pdf_pages); PDF_FORCE=1 prints it
 # anyway. Needs a built book; without Chromium it warns and writes nothing.
 PDF_HTML ?= $(FULL_HTML)
 PDF_FORCE ?=

@@ -13,7 +13,10 @@ merged in reading order: a page spends most of its time waiting (loading, MathJa
 not computing. When book.pdf is already newer than every page it prints and every file they load, or those are
 byte for byte the ones it was printed from (their digests are kept beside it, in book.pdf.json:
 Sphinx writes some pages again on every build), the script says so and prints nothing; ``--force`` (``make pdf
-PDF_FORCE=1``) prints it anyway.
+PDF_FORCE=1``) prints it anyway. Otherwise only the pages that changed are printed: each printed page is
+kept (its PDF and title) in a folder beside HTML_DIR, ``.pdf_pages``, under the digest of its HTML and
+of the files all pages load, and a page whose digest is there is taken from it. Re-executing the book
+gives most pages byte for byte again (10 of 13 in the full book), so only the others are printed.
 
 Without Chromium the script says so and writes nothing; with RNNLIB_REQUIRE_BROWSER set (CI) that is
 an error, as for the browser tests.
@@ -45,6 +48,7 @@ from cdp import INSTALL_HINT, Chromium, find_chromium  # noqa: E402
 
 OUTPUT_NAME = "book.pdf"
 SOURCES_NAME = "book.pdf.json"   # digests of the pages book.pdf was printed from
+PAGES_DIR = ".pdf_pages"          # beside HTML_DIR: each page's PDF, under the digest it was printed from
 WORKERS = 3
 LOAD_TIMEOUT = 120.0
 # A4 in inches, margins of 1.5 cm
@@ -183,8 +187,46 @@ def _print_pages(base: str, pages: list[str], chromium: str, workers: int) -> li
     return [printed[i] for i in range(len(pages))]
 
 
-def print_book(html_dir: Path, chromium: str, out: Path, workers: int = WORKERS) -> tuple[int, int]:
-    """Print every page into ``out``, ``workers`` pages at a time; returns (pages of the book, pages of the PDF)."""
+def page_keys(digests: dict[str, str], pages: list[str]) -> dict[str, str]:
+    """Each page's key in the ``.pdf_pages`` store: its HTML's digest with that of the files all pages load
+    (the figures are named by their content, so a new figure is a new page HTML)."""
+    assets = digests["/".join(ASSET_FOLDERS)]
+    return {p: hashlib.sha256(f"{digests[p]}\0{assets}".encode()).hexdigest() for p in pages}
+
+
+def stored_pages(store: Path, keys: dict[str, str]) -> dict[str, tuple[str, bytes]]:
+    """``{page: (title, PDF bytes)}`` of the pages whose key is in ``store`` (an unreadable entry is missing)."""
+    found = {}
+    for page, key in keys.items():
+        try:
+            title = json.loads((store / f"{key}.json").read_text(encoding="utf-8"))["title"]
+            data = (store / f"{key}.pdf").read_bytes()
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(title, str) and data.startswith(b"%PDF"):
+            found[page] = (title, data)
+    return found
+
+
+def store_pages(store: Path, keys: dict[str, str], printed: dict[str, tuple[str, bytes]]) -> None:
+    """Keep the newly printed pages under their keys and drop entries no page of this book has."""
+    store.mkdir(parents=True, exist_ok=True)
+    for page, (title, data) in printed.items():
+        key = keys[page]
+        (store / f"{key}.pdf.part").write_bytes(data)
+        (store / f"{key}.pdf.part").replace(store / f"{key}.pdf")
+        (store / f"{key}.json").write_text(json.dumps({"page": page, "title": title}) + "\n", encoding="utf-8")
+    live = set(keys.values())
+    for f in store.iterdir():
+        if f.name.split(".")[0] not in live:
+            f.unlink(missing_ok=True)
+
+
+def print_book(html_dir: Path, chromium: str, out: Path, workers: int = WORKERS, *,
+               reuse: bool = True) -> tuple[int, int]:
+    """Print every page into ``out``, ``workers`` pages at a time, taking unchanged pages from the
+    ``.pdf_pages`` store beside ``html_dir`` (unless ``reuse`` is false); returns (pages of the book,
+    pages of the PDF)."""
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     pages = toc_pages()
@@ -192,17 +234,24 @@ def print_book(html_dir: Path, chromium: str, out: Path, workers: int = WORKERS)
     if missing:
         raise SystemExit(f"error: the built book in {html_dir} lacks {missing}; build it first (make book)")
     digests = page_digests(html_dir, pages)
+    keys = page_keys(digests, pages)
+    store = html_dir.parent / PAGES_DIR
+    kept = stored_pages(store, keys) if reuse else {}
+    todo = [p for p in pages if p not in kept]
+    if kept:
+        print(f"  {len(kept)} of {len(pages)} pages unchanged since they were printed: taken from {store}")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_dir)))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, name="pdf-server", daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     try:
-        printed = _print_pages(base, pages, chromium, workers)
+        printed = dict(zip(todo, _print_pages(base, todo, chromium, workers))) if todo else {}
     finally:
         httpd.shutdown()
         httpd.server_close()
+    store_pages(store, keys, printed)
     writer = PdfWriter()
-    for title, data in printed:
+    for title, data in ({**kept, **printed}[p] for p in pages):
         writer.append(PdfReader(io.BytesIO(data)), outline_item=title.split(" — ")[0].split(" | ")[0].strip())
     writer.add_metadata({"/Title": "Can SGD Learn RNNs? An executable account", "/Author": "the rnnlib authors"})
     tmp = out.with_suffix(".pdf.part")
@@ -216,7 +265,7 @@ def print_book(html_dir: Path, chromium: str, out: Path, workers: int = WORKERS)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("html_dir", help="the built book (make book: _build/html)")
-    parser.add_argument("--force", action="store_true", help="print even if book.pdf is up to date")
+    parser.add_argument("--force", action="store_true", help="print every page, even if book.pdf is up to date")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"pages printed at a time (default {WORKERS})")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.workers < 1:
@@ -235,7 +284,7 @@ def main(argv=None) -> int:
         required = os.environ.get("RNNLIB_REQUIRE_BROWSER", "") not in ("", "0")
         print(f"{'error' if required else 'warning'}: no PDF: {INSTALL_HINT}", file=sys.stderr)
         return 1 if required else 0
-    n_pages, n_sheets = print_book(html_dir, chromium, out, args.workers)
+    n_pages, n_sheets = print_book(html_dir, chromium, out, args.workers, reuse=not args.force)
     print(f"PDF: {out} ({n_pages} book pages, {n_sheets} PDF pages)")
     return 0
 

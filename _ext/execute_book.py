@@ -27,7 +27,10 @@ pool over every core for about ten minutes (its issue-13 budget assumes it has b
 second kernel beside it would only slow both. Then the other pages run ``--slots`` at a time (default:
 the number of cores), the longest expected first, so that no slot idles at the end; the expectation
 is the page's time in the previous run of this script (``<path-output>/_build/execute_book_seconds.json``),
-else ``EXPECTED_SECONDS``.
+else ``EXPECTED_SECONDS``. A page whose metadata says ``"rnnlib": {"execute_last": true}`` starts only
+once every other page has finished: chapter 8's ledger reads the runs of chapters 3 to 7 from the
+engine cache, and started beside them on an empty cache it trained the same runs again in its own
+kernel (104 s in the cold full build, against about 20 s after them).
 
 Each executed page prints myst-nb's line "<path>: Executed notebook in X seconds" (which
 bench/book_times.py reads). A failing cell prints its traceback, records it in the cache as myst-nb
@@ -59,6 +62,7 @@ from book_pdf import toc_documents  # noqa: E402
 
 METADATA_KEY = "rnnlib"            # the notebook metadata this script reads
 ALONE_KEY = "execute_alone"        # ... and its flag: run this page with no other page beside it
+LAST_KEY = "execute_last"          # ... and: run this page once every other page has finished
 SOURCE_SUFFIXES = (".ipynb", ".md")
 TIMES_FILE = "execute_book_seconds.json"
 # Static hint of each page's time (seconds re-executed with the engine cache filled, full profile, at
@@ -85,6 +89,7 @@ class Page:
     alone: bool = False
     expected: float = DEFAULT_EXPECTED
     in_temp: bool = False               # execute.run_in_temp: a temporary working directory
+    last: bool = False                  # start only when every page not marked last has finished
 
 
 @dataclass
@@ -110,9 +115,10 @@ class PageFailed(RuntimeError):
 
 
 def execution_order(pages: list[Page]) -> tuple[list[Page], list[Page]]:
-    """(pages run alone, in reading order; the others, longest expected first, ties in reading order)."""
+    """(pages run alone, in reading order; the others, longest expected first, ties in reading order,
+    those marked last after all the others)."""
     alone = [p for p in pages if p.alone]
-    rest = sorted((p for p in pages if not p.alone), key=lambda p: -p.expected)
+    rest = sorted((p for p in pages if not p.alone), key=lambda p: (p.last, -p.expected))
     return alone, rest
 
 
@@ -155,6 +161,8 @@ def run_pages(pages: list[Page], execute: Callable[[Page], Outcome], slots: int 
         queue, running = deque(rest), {}
         while running or (queue and not failures):
             while queue and not failures and len(running) < slots:
+                if queue[0].last and any(not p.last for p in running.values()):
+                    break  # a page marked last reads the others' results: wait until they are cached
                 page = queue.popleft()
                 running[pool.submit(guarded, page)] = page
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -230,7 +238,8 @@ def read_page(doc: str, nb_config, md_config, root: Path = ROOT, expected: dict 
     hints = {**EXPECTED_SECONDS, **(expected or {})}
     return Page(doc, path, nb, reader.read_fmt, config.execution_timeout, config.execution_allow_errors,
                 bool(nb.metadata.get(METADATA_KEY, {}).get(ALONE_KEY, False)),
-                float(hints.get(doc, DEFAULT_EXPECTED)), bool(config.execution_in_temp))
+                float(hints.get(doc, DEFAULT_EXPECTED)), bool(config.execution_in_temp),
+                bool(nb.metadata.get(METADATA_KEY, {}).get(LAST_KEY, False)))
 
 
 def execute_page(page: Page) -> Outcome:

@@ -78,6 +78,17 @@ def test_alone_pages_run_first_and_alone_then_two_at_a_time_longest_first():
     assert all(not o.failed for _, o in finished)
 
 
+def test_a_page_marked_last_starts_once_every_other_page_has_finished():
+    """Chapter 8's ledger reads the other chapters' runs: beside them it would train them again."""
+    pages = _pages([("a", False, 5), ("b", False, 20), ("c", False, 9)])
+    pages.append(Page("ledger", Path("ledger"), expected=50, last=True))  # expected longest, still last
+    rec = Recorder(seconds=0.05)
+    run_pages(pages, rec, slots=2)
+    assert rec.starts() == ["b", "c", "a", "ledger"]
+    started = rec.events.index(("start", "ledger"))
+    assert {doc for what, doc in rec.events[:started] if what == "end"} == {"a", "b", "c"}
+
+
 def test_slots_bound_the_pages_running_at_once():
     pages = _pages([(f"p{i}", False, i) for i in range(6)])
     rec = Recorder(seconds=0.05)
@@ -119,6 +130,7 @@ def test_the_book_pages_are_read_as_myst_nb_reads_them():
     assert "intro" not in pages and "bibliography" not in pages          # plain Markdown, never executed
     alone = [d for d, p in pages.items() if p.alone]
     assert alone == ["chapters/05_generalization"]
+    assert [d for d, p in pages.items() if p.last] == ["chapters/08_claims_ledger"]
     # chapter 5's own mystnb metadata (its longer timeout) is honoured, as myst-nb honours it
     assert pages["chapters/05_generalization"].timeout == 2400 > pages["chapters/01_question"].timeout
 

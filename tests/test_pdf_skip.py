@@ -68,9 +68,10 @@ def test_main_skips_an_up_to_date_pdf_and_force_prints(tmp_path, capsys, monkeyp
     assert "is up to date (newer than every page it prints); not printed again" in capsys.readouterr().out
     printed = []
     monkeypatch.setattr(book_pdf, "find_chromium", lambda: "/chromium")
-    monkeypatch.setattr(book_pdf, "print_book", lambda *a: printed.append(a) or (2, 5))
+    monkeypatch.setattr(book_pdf, "print_book", lambda *a, **k: printed.append((*a, k)) or (2, 5))
     assert book_pdf.main([str(html), "--force", "--workers", "2"]) == 0
-    assert printed and printed[0][3] == 2 and "2 book pages, 5 PDF pages" in capsys.readouterr().out
+    assert printed and printed[0][3] == 2 and printed[0][4] == {"reuse": False}  # --force prints every page
+    assert "2 book pages, 5 PDF pages" in capsys.readouterr().out
 
 
 def test_sphinx_asset_queries_are_not_a_change_but_a_changed_asset_is(tmp_path):
@@ -93,3 +94,38 @@ def test_workers_must_be_a_positive_integer(tmp_path, workers):
     html, out = _book(tmp_path)
     with pytest.raises(ValueError, match="workers"):
         book_pdf.print_book(html, "/chromium", out, workers)
+
+
+def _blank_pdf(width: int) -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+    writer, buf = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=width, height=100)
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_only_changed_pages_are_printed_again_and_the_book_keeps_its_order(tmp_path, monkeypatch):
+    from pypdf import PdfReader
+    html, out = _book(tmp_path)
+    (html / "index.html").write_text("<html>index</html>")
+    monkeypatch.setattr(book_pdf, "toc_pages", lambda root=None: list(PAGES))
+    calls = []
+
+    def fake_print(base, pages, chromium, workers):
+        calls.append(list(pages))
+        return [(f"Title of {p}", _blank_pdf(100 + 10 * PAGES.index(p))) for p in pages]
+
+    monkeypatch.setattr(book_pdf, "_print_pages", fake_print)
+    assert book_pdf.print_book(html, "chromium", out) == (2, 2)
+    (html / PAGES[1]).write_text("<html>page 1, re-executed with a new number</html>")
+    assert book_pdf.print_book(html, "chromium", out) == (2, 2)
+    assert calls == [PAGES, [PAGES[1]]]
+    reader = PdfReader(out)
+    assert [float(p.mediabox.width) for p in reader.pages] == [100.0, 110.0]   # reading order kept
+    assert [o.title for o in reader.outline] == [f"Title of {p}" for p in PAGES]
+    # the store holds exactly the current pages; --force (reuse=False) prints every page
+    assert len(list((tmp_path / book_pdf.PAGES_DIR).glob("*.pdf"))) == 2
+    book_pdf.print_book(html, "chromium", out, reuse=False)
+    assert calls[-1] == PAGES
