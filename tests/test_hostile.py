@@ -363,6 +363,13 @@ def test_c11_usage_errors_exit_2_and_failures_exit_1(tmp_path, capsys):
     assert proc.returncode == 1 and "diverged" in proc.stderr
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C does what it does on a terminal. A shell's background job (``cmd &``
+    without job control, as a CI script may start the tests) ignores SIGINT, and an ignored signal stays
+    ignored across exec, so the sweep would never see the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path, workers):
     spec = tmp_path / "s.json"
@@ -371,7 +378,7 @@ def test_c11_ctrl_c_prints_one_line_and_exits_130(tmp_path, workers):
     cache = tmp_path / "cache"
     proc = subprocess.Popen([sys.executable, "-m", "rnnlib", "sweep", str(spec), "--cache", str(cache),
                              "--workers", workers], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_default_sigint)
     try:
         deadline = time.time() + 120
         while len(list(cache.glob("*.json"))) < 2 and time.time() < deadline and proc.poll() is None:
