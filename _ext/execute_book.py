@@ -213,15 +213,13 @@ def read_page(doc: str, nb_config, md_config, root: Path = ROOT, expected: dict 
     if path is None:
         return None
     text = path.read_text(encoding="utf-8")
-    if create_nb_reader(str(path), md_config, nb_config, text) is None:
+    reader = create_nb_reader(str(path), md_config, nb_config, text)  # decided by suffix or top-matter
+    if reader is None:
         return None
     import book_html  # the book's own source-read substitution, which Sphinx applies before myst-nb reads
 
     if book_html.VERSION_TOKEN in text:
         text = text.replace(book_html.VERSION_TOKEN, book_html.library_version())
-    reader = create_nb_reader(str(path), md_config, nb_config, text)
-    if reader is None:
-        return None
     nb = reader.read(text)
     kernel = nb.metadata.get("kernelspec", {}).get("name")
     for pattern, alias in (nb_config.kernel_rgx_aliases or {}).items():
