@@ -23,14 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_array, check_float, check_int
+from ._checks import check_float, check_int
 from .generalization import Curves
 from .headline import PointResult
-from .stats import fit_exponential, fit_power_law, samples_needed
+from .stats import fit_exponential, fit_power_law, samples_needed, samples_needed_rows
 
 __all__ = ["THRESHOLDS", "method_curves", "result_grid", "NStarSummary", "n_star_summary", "growth_verdict",
            "comparison_verdict", "RateFit", "excess_rate", "headline_summary", "n_star_rows", "TokenProfile",
-           "token_profile", "jackknife_se", "samples_needed_rows", "bootstrap_n_star",
+           "token_profile", "jackknife_se", "bootstrap_n_star",
            "bootstrap_exponents"]
 
 #: Verdict thresholds, written before the measurements.
@@ -120,45 +120,6 @@ def _n_star(x, mean_curve, target) -> float:
     (``status`` says on which side)."""
     value = samples_needed(x, mean_curve, target)
     return value if math.isfinite(value) else math.nan
-
-
-def samples_needed_rows(n_values, errors, target: float) -> np.ndarray:
-    """:func:`rnnlib.stats.samples_needed` of each row of ``errors`` ``(R, k)`` on one grid ``n_values`` ``(k,)``.
-
-    The same numbers as the loop over rows (the same rule and the same scalar arithmetic), with the
-    search for the bracketing points done for all rows at once (a bootstrap has thousands of rows).
-    """
-    n = as_array("n_values", n_values, ndim=1)
-    e = np.asarray(errors, dtype=np.float64)
-    if e.ndim != 2 or e.shape[1:] != n.shape:
-        raise ValueError(f"errors must have shape (rows, {n.size}), got {e.shape}")
-    target = check_float("target", target, positive=True)
-    if np.any(n <= 0) or np.any(np.diff(n) <= 0):
-        raise ValueError(f"n_values must be positive and increasing, got {n.tolist()}")
-    finite = np.isfinite(e)
-    if np.any(e[finite] <= 0):
-        bad = int(np.flatnonzero((finite & ~(e > 0)).any(axis=1))[0])
-        raise ValueError(f"errors must be positive (log-log interpolation), got {e[bad].tolist()} in row {bad}")
-    out = np.full(e.shape[0], math.inf)
-    out[~finite.any(axis=1)] = math.nan
-    with np.errstate(invalid="ignore"):
-        hit = finite & (e <= target)
-    rows = np.flatnonzero(hit.any(axis=1))
-    first = hit[rows].argmax(axis=1)  # the first finite point at or below the target
-    cols = np.arange(n.size)
-    last = np.maximum.accumulate(np.where(finite[rows], cols, -1), axis=1)  # last finite point so far
-    prev = np.where(first > 0, last[np.arange(rows.size), np.maximum(first - 1, 0)], -1)
-    ln = [math.log(v) for v in n.tolist()]
-    lt = math.log(target)
-    for r, j, i in zip(rows.tolist(), first.tolist(), prev.tolist()):
-        if i < 0:  # already reached at the first finite point
-            out[r] = math.nan
-        elif e[r, j] == target:
-            out[r] = float(n[j])
-        else:
-            a, b = math.log(e[r, i]), math.log(e[r, j])
-            out[r] = math.exp(ln[i] + (a - lt) / (a - b) * (ln[j] - ln[i]))
-    return out
 
 
 def bootstrap_n_star(values, x, target: float, n_boot: int, seed: int = 0) -> np.ndarray:

@@ -18,8 +18,8 @@ import numpy as np
 
 from ._checks import check_float, check_int
 from .headline import PointResult
-from .headline_stats import bootstrap_exponents, result_grid, samples_needed_rows
-from .stats import fit_power_law, samples_needed
+from .headline_stats import bootstrap_exponents, result_grid
+from .stats import fit_power_law, samples_needed, samples_needed_rows
 
 __all__ = ["WIDTH_THRESHOLDS", "WidthSummary", "width_summary", "width_verdict"]
 

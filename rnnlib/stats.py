@@ -40,7 +40,7 @@ import numpy as np
 from ._checks import as_array, check_float, check_int
 
 __all__ = ["PowerLawFit", "ExponentialFit", "fit_power_law", "fit_exponential", "samples_needed",
-           "n_star_bounds", "format_n_star", "standardized_error", "bootstrap"]
+           "samples_needed_rows", "n_star_bounds", "format_n_star", "standardized_error", "bootstrap"]
 
 
 @dataclass(frozen=True)
@@ -131,18 +131,31 @@ def fit_exponential(x, y) -> ExponentialFit:
     return ExponentialFit(c, se, 10.0 ** log_a, rms, int(x.size))
 
 
-def _curve(n_values, errors, target) -> tuple[np.ndarray, np.ndarray, float]:
-    """Checked ``(N, error)`` with NaN errors dropped, and the target."""
+def _checked(n_values, errors, target, *, rows: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+    """Checked ``(N, errors, target)``: ``errors`` of the shape of ``n_values``, or ``(rows, k)`` rows of it."""
     n = as_array("n_values", n_values, ndim=1)
     e = np.asarray(errors, dtype=np.float64)
-    if e.shape != n.shape:
+    if rows and (e.ndim != 2 or e.shape[1:] != n.shape):
+        raise ValueError(f"errors must have shape (rows, {n.size}), got {e.shape}")
+    if not rows and e.shape != n.shape:
         raise ValueError(f"errors must have the shape of n_values {n.shape}, got {e.shape}")
     target = check_float("target", target, positive=True)
     if np.any(n <= 0) or np.any(np.diff(n) <= 0):
         raise ValueError(f"n_values must be positive and increasing, got {n.tolist()}")
+    finite = np.isfinite(e)
+    if np.any(e[finite] <= 0):
+        where = ""
+        if rows:
+            bad = int(np.flatnonzero((finite & ~(e > 0)).any(axis=1))[0])
+            e, where = e[bad], f" in row {bad}"
+        raise ValueError(f"errors must be positive (log-log interpolation), got {e.tolist()}{where}")
+    return n, e, target
+
+
+def _curve(n_values, errors, target) -> tuple[np.ndarray, np.ndarray, float]:
+    """Checked ``(N, error)`` with NaN errors dropped, and the target."""
+    n, e, target = _checked(n_values, errors, target)
     keep = np.isfinite(e)
-    if np.any(e[keep] <= 0):
-        raise ValueError(f"errors must be positive (log-log interpolation), got {e.tolist()}")
     return n[keep], e[keep], target
 
 
@@ -173,6 +186,36 @@ def samples_needed(n_values, errors, target: float) -> float:
         return float(n[j])
     frac = (math.log(e[j - 1]) - math.log(target)) / (math.log(e[j - 1]) - math.log(e[j]))
     return float(math.exp(math.log(n[j - 1]) + frac * (math.log(n[j]) - math.log(n[j - 1]))))
+
+
+def samples_needed_rows(n_values, errors, target: float) -> np.ndarray:
+    """:func:`samples_needed` of each row of ``errors`` ``(R, k)`` on one grid ``n_values`` ``(k,)``.
+
+    The same numbers as the loop over rows (the same rule and the same scalar arithmetic), with the
+    search for the bracketing points done for all rows at once (a bootstrap has thousands of rows).
+    """
+    n, e, target = _checked(n_values, errors, target, rows=True)
+    finite = np.isfinite(e)
+    out = np.full(e.shape[0], math.inf)
+    out[~finite.any(axis=1)] = math.nan
+    with np.errstate(invalid="ignore"):
+        hit = finite & (e <= target)
+    rows = np.flatnonzero(hit.any(axis=1))
+    first = hit[rows].argmax(axis=1)  # the first finite point at or below the target
+    cols = np.arange(n.size)
+    last = np.maximum.accumulate(np.where(finite[rows], cols, -1), axis=1)  # last finite point so far
+    prev = np.where(first > 0, last[np.arange(rows.size), np.maximum(first - 1, 0)], -1)
+    ln = [math.log(v) for v in n.tolist()]
+    lt = math.log(target)
+    for r, j, i in zip(rows.tolist(), first.tolist(), prev.tolist()):
+        if i < 0:  # already reached at the first finite point
+            out[r] = math.nan
+        elif e[r, j] == target:
+            out[r] = float(n[j])
+        else:
+            a, b = math.log(e[r, i]), math.log(e[r, j])
+            out[r] = math.exp(ln[i] + (a - lt) / (a - b) * (ln[j] - ln[i]))
+    return out
 
 
 def n_star_bounds(n_values, errors, target: float) -> tuple[float, float]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rnnlib import cache
-from rnnlib.headline_stats import bootstrap_n_star, samples_needed_rows
-from rnnlib.stats import samples_needed
+from rnnlib.headline_stats import bootstrap_n_star
+from rnnlib.stats import samples_needed, samples_needed_rows
 
 N = np.array([100.0, 300.0, 1000.0, 3000.0, 10000.0])
 
