@@ -25,6 +25,7 @@ PYTEST     := $(PY) -m pytest
 JB         := $(VENV)/bin/jupyter-book
 JUPYTER    := $(VENV)/bin/jupyter
 STAMP      := $(VENV)/.installed
+UV         := $(VENV)/bin/uv
 # Interpreter used only to create .venv; override with `make PYTHON=/path/to/python3.11 ...`.
 PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 
@@ -75,10 +76,17 @@ $(STAMP): requirements.txt pyproject.toml
 	  "$(PYTHON)" -m venv "$(VENV)"; \
 	fi
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: $(VENV) needs Python >= 3.11, found " + sys.version.split()[0])'
-	@# No `pip install --upgrade pip`: the pip that python3.11's venv brings (23.2) installs these pins
-	@# and the editable package as well; the upgrade only cost time.
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install -e . --no-deps
+	@# uv installs the pins in parallel and compiles their bytecode on both cores: a fresh .venv in about
+	@# 20 s, against about 100 s with pip (measured on the book's 2-core machine). It reads pip's own
+	@# sources (indexes, find-links, constraints; _ext/pip_sources.py), so it installs what pip would.
+	@# Where uv cannot be installed, pip does the same job, slower.
+	if $(PY) -m pip install -q $$(grep -E '^uv==' requirements.txt); then \
+	  $(UV) pip install --python $(PY) --compile-bytecode $$($(PY) _ext/pip_sources.py) -r requirements.txt \
+	  && $(UV) pip install --python $(PY) --no-deps -e .; \
+	else \
+	  echo "warning: uv could not be installed; installing with pip (slower)" >&2; \
+	  $(PY) -m pip install -r requirements.txt && $(PY) -m pip install -e . --no-deps; \
+	fi
 	@# An editable install of a tree without rnnlib/__init__.py "succeeds" and installs nothing.
 	@cd / && $(abspath $(PY)) -c 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("rnnlib") else "error: rnnlib is not importable after pip install -e .")'
 	touch $@

@@ -7,7 +7,10 @@ import pytest
 from rnnlib.headline import HeadlineDesign, headline_base
 from rnnlib.ledger_measures import measure_headline
 from rnnlib.plots import headline as hplots
-from rnnlib.studies.generalization import TARGETS, bound_samples, headline_study, key_of
+from rnnlib.bounds import evaluate_bounds
+from rnnlib.rnn import ElmanRNN
+from rnnlib.studies.generalization import (PRIOR_BOUNDS, TARGETS, bound_samples, headline_study, key_of,
+                                           widths_text)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +21,7 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def study(cache):
     d = HeadlineDesign(headline_base(eps_x=1.0, n_test=200), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
-                       seeds=(0, 1), widths={4: 24, 6: 24, 8: 24}, steps_at_10=250, ntk_max=1000,
+                       seeds=(0, 1), widths={4: 24, 6: 24, 8: 12}, steps_at_10=250, ntk_max=1000,
                        n_min={8: 1000}, tune_grid=(1.0, 4.0), tune_lengths=(4,),
                        width_grid=(12, 24, 48), width_lengths=(4,))
     return headline_study(d, cache_dir=cache, n_boot=50)
@@ -52,6 +55,22 @@ def test_figures(study):
 def test_bound_samples_and_keys():
     np.testing.assert_allclose(bound_samples([2.0, 3.0], 0.1), [6.0, 8.0])
     assert key_of("sin(3z)") == "sin3z" and key_of("cos(3z)-1") == "cos3zm1" and key_of(0.85) == "085"
+
+
+def test_a_width_per_length_reaches_the_text_and_the_prior_bounds(study):
+    # the fixture trains its longest length narrower, as the book's design does at L = 80
+    assert study.numbers()["widths"] == widths_text(study.design.widths) == "24 at L = 4 to 6, 12 at L = 8"
+    assert widths_text({10: 64, 5: 64}) == "64 at L = 5 to 10" and widths_text({3: 8}) == "8 at L = 3"
+    # each length's prior bounds are evaluated on networks of that length's width
+    d = study.design
+    for L, m in ((8, 12), (4, 24)):
+        ev = [evaluate_bounds(ElmanRNN(d.base.token_dim + 1, m, seed=s), [L]) for s in d.seeds]
+        for key, label in PRIOR_BOUNDS.items():
+            want = bound_samples(np.median([e[key] for e in ev], axis=0), TARGETS[1])[0]
+            np.testing.assert_allclose(study.prior[label][d.lengths.index(L)], want, rtol=1e-12)
+    wide = [evaluate_bounds(ElmanRNN(d.base.token_dim + 1, 24, seed=s), [8]) for s in d.seeds]
+    assert study.prior[PRIOR_BOUNDS["zhang"]][-1] != bound_samples(np.median([e["zhang"] for e in wide], axis=0),
+                                                                   TARGETS[1])[0]  # the width matters
 
 
 def test_measure_headline(study):

@@ -31,7 +31,7 @@ from ..share_kinds import LinearShares
 from ..rnn import ElmanRNN
 from ..smooth import SMOOTH_FUNCTIONS
 
-__all__ = ["TARGETS", "PRIOR_BOUNDS", "HeadlineStudy", "headline_study", "bound_samples", "key_of"]
+__all__ = ["TARGETS", "PRIOR_BOUNDS", "HeadlineStudy", "headline_study", "bound_samples", "key_of", "widths_text"]
 
 #: The three standardized test errors that define ``N*`` (fixed before the measurements).
 TARGETS = (0.9, 0.85, 0.8)
@@ -44,6 +44,18 @@ def key_of(name) -> str:
     if isinstance(name, float):
         return f"{name:g}".replace(".", "")
     return "".join(c for c in str(name).replace("^", "").replace("-", "m") if c.isalnum())
+
+
+def widths_text(widths: dict) -> str:
+    """The width at each length in words: ``{5: 128, 10: 128, 80: 64} -> "128 at L = 5 to 10, 64 at L = 80"``
+    (lengths in increasing order; consecutive lengths of one width share a phrase)."""
+    runs: list = []
+    for L in sorted(widths):
+        if runs and runs[-1][0] == widths[L]:
+            runs[-1][1].append(L)
+        else:
+            runs.append((widths[L], [L]))
+    return ", ".join(f"{m} at L = {Ls[0]}" + (f" to {Ls[-1]}" if len(Ls) > 1 else "") for m, Ls in runs)
 
 
 def bound_samples(log10_factor, error: float) -> np.ndarray:
@@ -160,7 +172,8 @@ class HeadlineStudy:
         d, L1, L2 = self.design, self.lengths[0], self.lengths[1]
         out = {"n_runs": self.n_runs, "n_cached": self.n_cached, "study_seconds": self.seconds,
                "lengths": ", ".join(map(str, self.lengths)), "n_grid": ", ".join(f"{N:,}" for N in d.n_grid),
-               "n_seeds": len(d.seeds), "width": d.widths[L1], "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
+               "n_seeds": len(d.seeds), "width": d.widths[L1], "widths": widths_text(d.widths),
+               "steps_at_10": d.steps_at_10, "eps_x": d.base.eps_x,
                "n_test": d.base.n_test, "ntk_max": d.ntk_max, "L1": L1, "L2": L2, "L3": self.lengths[2],
                "L_last": self.lengths[-1],
                "N_max": d.n_grid[-1],
@@ -302,11 +315,15 @@ def _gap(early, late) -> dict:
             "token_reading": word, "token_says": says}
 
 
-def _prior(lengths, width: int, token_dim: int, seeds, error: float) -> dict:
-    """``{bound's label: log10 samples required}`` per length, median over networks at initialization."""
-    nets = [ElmanRNN(token_dim + 1, width, seed=s) for s in seeds]
-    ev = [evaluate_bounds(net, list(lengths)) for net in nets]
-    return {label: bound_samples(np.median([e[k] for e in ev], axis=0), error) for k, label in PRIOR_BOUNDS.items()}
+def _prior(widths: dict, token_dim: int, seeds, error: float) -> dict:
+    """``{bound's label: log10 samples required}`` per length (``widths``: ``{L: m}``, in increasing ``L``), each
+    on networks at initialization of that length's width, median over the seeds."""
+    factor = {}
+    for m in sorted(set(widths.values())):
+        lengths = [L for L in widths if widths[L] == m]
+        ev = [evaluate_bounds(ElmanRNN(token_dim + 1, m, seed=s), lengths) for s in seeds]
+        factor.update({(k, L): v for k in PRIOR_BOUNDS for L, v in zip(lengths, np.median([e[k] for e in ev], axis=0))})
+    return {label: bound_samples(np.array([factor[k, L] for L in widths]), error) for k, label in PRIOR_BOUNDS.items()}
 
 
 def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_boot: int = 1000,
@@ -345,7 +362,7 @@ def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_b
     tables = run_many([LinearShares(tuple(SMOOTH_FUNCTIONS), design.base.token_dim, d) for d in directions],
                       cache_dir=cache_dir, progress=False, desc="shares")
     shares = {name: {d: t.shares[i] for d, t in zip(directions, tables)} for i, name in enumerate(SMOOTH_FUNCTIONS)}
-    prior = _prior(design.lengths, design.widths[design.lengths[0]], design.base.token_dim, design.seeds, TARGETS[1])
+    prior = _prior({L: design.widths[L] for L in design.lengths}, design.base.token_dim, design.seeds, TARGETS[1])
     width = width_summary(width_res, TARGETS, length=design.width_lengths[0], n_boot=n_boot) if wide else None
     return HeadlineStudy(design, results, out, headline_summary(results, TARGETS, n_boot=n_boot), shares, prior,
                          seconds, n_cached, len(unique) + len(tune), tuning, width, width_res)

@@ -24,7 +24,7 @@ from ..ledger_reads import LEVEL, across_seeds, measure_comparison, measure_head
 from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
 from ..tasks import steps_for_length
 from .checks import require
-from .generalization import headline_study
+from .generalization import headline_study, widths_text
 from .why import interference_runs
 
 __all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study", "COMPARED", "THEORY_EPS"]
@@ -90,7 +90,7 @@ class LedgerStudy:
             "count_other": sum(c for k, c in tally.items() if k != ledger.SUPPORTED),
             "n_borderline": tally.get(ledger.BORDERLINE, 0),
             "h_lengths": ", ".join(map(str, lengths)), "h_L_last": lengths[-1], "h_width": width,
-            "h_widths": ", ".join(str(w) for w in sorted(set(d.widths.values()))),
+            "h_widths": widths_text({L: d.widths[L] for L in lengths}),
             "h_seeds": len(d.seeds), "h_N_max": d.n_grid[-1],
             "h_steps_last": steps_for_length(lengths[-1], d.steps_at_10), "h_lr_scale": d.base.lr_scale,
             "h_target": m["length"]["target"], "h_inside": m["length"]["n_inside"], "h_n_lengths": len(lengths),
