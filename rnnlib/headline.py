@@ -249,6 +249,7 @@ class HeadlineDesign:
         n_max: ``{L: largest N}`` run at that length (default: the whole grid).
         n_min: ``{L: smallest N}`` run at that length (default: the whole grid); where the error at
             the largest ``N`` is above every target, smaller ``N`` cannot locate ``N*`` either.
+        stops: ``{method: longest L}`` it runs at (its cost puts longer lengths out of the budget).
         direction, center: the concept's options (see :class:`rnnlib.AdditiveConcept`).
         tune_grid: step constants ``c`` SGD's validation chooses from (:class:`rnnlib.headline_probes.StepTuning`,
             per SGD method, length of ``tune_lengths`` and ``N`` of ``tune_ns`` (default: the grid), at seed
@@ -268,6 +269,7 @@ class HeadlineDesign:
     ntk_max: int = 20000
     n_max: dict = field(default_factory=dict)
     n_min: dict = field(default_factory=dict)
+    stops: dict = field(default_factory=dict)
     direction: str = "orthogonal_to_constant"
     center: bool = True
     tune_grid: tuple = ()
@@ -287,8 +289,8 @@ class HeadlineDesign:
         missing = [L for L in self.lengths if L not in self.widths]
         if missing:
             raise ValueError(f"widths must give a width for every length, missing {missing}")
-        for m in self.methods:
-            check_choice("methods", m, METHODS)
+        for m in (*self.methods, *self.stops):
+            check_choice("methods and stops", m, METHODS)
         for name in ("width_grid", "width_lengths", "tune_lengths", "tune_ns"):
             object.__setattr__(self, name, _as_tuple(name, getattr(self, name), 2) if getattr(self, name) else ())
         if set(self.width_lengths) - set(self.lengths) or set(self.tune_lengths) - set(self.lengths):
@@ -298,7 +300,7 @@ class HeadlineDesign:
             StepTuning(self.base, self.tune_grid)  # validates the grid
 
     def _left_out(self, method, L, N) -> bool:
-        return (N > self.n_max.get(L, math.inf) or N < self.n_min.get(L, 0)
+        return (N > self.n_max.get(L, math.inf) or N < self.n_min.get(L, 0) or L > self.stops.get(method, math.inf)
                 or (method == "ntk_ridge" and N * L > self.ntk_max))
 
     def points(self, methods=None) -> list[HeadlinePoint]:
@@ -340,7 +342,7 @@ class HeadlineDesign:
                 for N in self.n_grid for s in self.seeds]
 
     def skipped(self) -> list[tuple]:
-        """``(method, L, N)`` left out of :meth:`points` because of ``ntk_max``, ``n_max`` or ``n_min``."""
+        """``(method, L, N)`` left out of :meth:`points` by ``ntk_max``, ``n_max``, ``n_min`` or ``stops``."""
         return [(m, L, N) for m in self.methods for L in self.lengths for N in self.n_grid
                 if self._left_out(m, L, N)]
 
@@ -382,7 +384,7 @@ def headline_contrasts(design: HeadlineDesign) -> dict:
     return contrasts(design)
 
 
-def run_design(points, *, executor: Executor | None = None, progress: bool = False) -> list[PointResult]:
+def run_design(points, *, executor: Executor | None = None) -> list[PointResult]:
     """Run points (a :class:`HeadlineDesign` or a list of :class:`HeadlinePoint`) in order.
 
     ``executor``: any ``concurrent.futures.Executor`` (e.g. a process pool); ``None`` runs serially.
@@ -392,9 +394,4 @@ def run_design(points, *, executor: Executor | None = None, progress: bool = Fal
     for i, p in enumerate(pts):
         if not isinstance(p, HeadlinePoint):
             raise TypeError(f"points[{i}] must be a HeadlinePoint, got {type(p).__name__}")
-    if executor is None:
-        if progress:
-            from tqdm.auto import tqdm
-            return [run_point(p) for p in tqdm(pts, desc="headline", unit="run")]
-        return [run_point(p) for p in pts]
-    return list(executor.map(run_point, pts))
+    return [run_point(p) for p in pts] if executor is None else list(executor.map(run_point, pts))

@@ -160,9 +160,9 @@ def headline_design(fast: bool | None = None):
     Full profile: ``z^2`` of directions orthogonal to the constant coordinate, centred, no
     current-token term, ``eps_x = 1`` (at the book's ``0.3`` SGD on ``W`` barely learns a target
     without a linear part; :func:`rnnlib.headline.headline_base`), ``L`` in 5..80, one grid ``N`` in
-    100..10,000, 3 seeds at every point, width 128 at ``L <= 40`` (in the prototype of issue 13,
-    width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``) and 64 at ``L = 80``, 2,000 steps at
-    ``L <= 10`` scaled with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype
+    100..10,000, 3 seeds at every point, width 128 at every ``L`` (in the prototype of issue 13,
+    width 64 lost at ``L = 10`` and 256 did not rescue ``L = 20``), 2,000 steps at ``L <= 10`` scaled
+    with ``L``.  At ``L = 40`` and ``80`` only ``N = 10,000`` runs: in the prototype
     (``c = 2``) SGD on ``W`` stayed at error 1 there, so smaller ``N`` could not locate ``N*`` either, and one run costs
     about 15 s and 65 s of CPU.  The NTK stops at ``N L <= 30,000``.
 
@@ -185,11 +185,14 @@ def headline_design(fast: bool | None = None):
       x 2 methods, on four fifths of the samples: about 48 s of CPU); longer lengths take the ``c`` of
       ``L = 10`` at the same ``N`` (one tuning at ``L = 20`` costs 6 runs of about 4 s, at ``L = 80``
       of about 65 s); seed 0 stands for every seed.
-    * ``L = 80`` trains at width 64: an SGD step there costs 1.7 ms at width 64 and 4.2 ms at 128 (one
-      thread, batch 32), and at 128 its six runs took 546 of the 1,224 CPU seconds of chapter 5's runs (four of
-      them diverged with ``c = 32`` and trained again).  Both SGD methods stayed at test error 0.9 to 1.2
-      there and at ``L = 40`` with width 128 (session 5's build), so the narrower width does not decide
-      that point; the theorem asks for more width as ``L`` grows, not less, which the chapter says.
+    * SGD on ``W`` and ``A`` stops at ``L = 40`` (``stops``): in session 5's build its three runs at
+      ``L = 80`` took 227 of the 1,224 CPU seconds of chapter 5's runs, and at ``L = 40`` it already
+      stayed at test error 0.97 to 1.07 with 10,000 samples.  The table and the figures say where it stops.
+    * ``L = 80`` keeps width 128.  A narrower width there would save time (a step costs 1.7 ms at width
+      64 and 4.2 ms at 128, one thread, batch 32), but one initialization in three then starts far from
+      the labels: standardized test error at initialization 2.1, 4.3, 176 at width 64 and 1.5, 159, 1.2
+      at 96, against 2.6, 1.9, 2.1 at 128 (seeds 0, 1, 2), and SGD on ``W`` at width 64 diverged with
+      every ``c`` down to 1 (chapter 3: the forward pass needs width as ``L`` grows).
     * The width study runs at the shortest length only (``L = 5``; at ``L = 10`` width 512 costs
       about 12 s a run) at widths 32, 64, 128, 512 on the whole grid and 3 seeds (256 is left out:
       24 s of CPU for a point between two measured ones).
@@ -199,12 +202,12 @@ def headline_design(fast: bool | None = None):
 
     if _fast(fast):
         return HeadlineDesign(headline_base(eps_x=1.0, n_test=400), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
-                              seeds=(0, 1), widths={4: 32, 6: 32, 8: 16}, steps_at_10=300, ntk_max=3000,
-                              tune_grid=C_GRID, tune_lengths=(4, 6), tune_ns=(100, 1000),
+                              seeds=(0, 1), widths={4: 32, 6: 32, 8: 32}, steps_at_10=300, ntk_max=3000,
+                              stops={"sgd_wa": 6}, tune_grid=C_GRID, tune_lengths=(4, 6), tune_ns=(100, 1000),
                               width_grid=(8, 16, 32, 64), width_lengths=(4,))
     return HeadlineDesign(headline_base(eps_x=1.0), lengths=(5, 10, 20, 40, 80), n_grid=(100, 300, 1000, 3000, 10000),
-                          seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 64}, steps_at_10=2000,
-                          ntk_max=30000, n_min={40: 10000, 80: 10000}, tune_grid=C_GRID,
+                          seeds=(0, 1, 2), widths={5: 128, 10: 128, 20: 128, 40: 128, 80: 128}, steps_at_10=2000,
+                          ntk_max=30000, n_min={40: 10000, 80: 10000}, stops={"sgd_wa": 40}, tune_grid=C_GRID,
                           tune_ns=(100, 1000, 10000), tune_lengths=(5, 10), width_grid=(32, 64, 128, 512),
                           width_lengths=(5,))
 

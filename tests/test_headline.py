@@ -76,6 +76,15 @@ def test_design_points_grid_and_ntk_limit():
         HeadlinePoint(_tiny(), "adam")
 
 
+def test_a_method_stops_at_a_length_and_says_so():
+    d = HeadlineDesign(_tiny(), lengths=(3, 5), n_grid=(10, 30), seeds=(0,), widths={3: 8, 5: 8},
+                       steps_at_10=20, methods=("sgd_w", "sgd_wa"), stops={"sgd_wa": 3})
+    assert {(p.method, p.config.length) for p in d.points()} == {("sgd_w", 3), ("sgd_w", 5), ("sgd_wa", 3)}
+    assert d.skipped() == [("sgd_wa", 5, 10), ("sgd_wa", 5, 30)]
+    with pytest.raises(ValueError, match="stops"):
+        d.replace(stops={"adam": 3})
+
+
 def _fake(method, errors, lengths=(5, 10, 20), ns=(10, 100, 1000, 10000), seeds=(0, 1, 2)):
     out = []
     for L in lengths:
@@ -162,6 +171,9 @@ def test_headline_design_profiles():
     assert fast.base.n_test < full.base.n_test and max(fast.n_grid) < max(full.n_grid)
     assert all(p.config.include_current is False and p.direction == "orthogonal_to_constant" for p in full.points())
     assert {N for (m, L, N) in full.skipped() if m == "sgd_w"} == {100, 300, 1000, 3000}
+    # SGD on W and A stops one length short of the longest, in both profiles (the same structure)
+    assert ("sgd_wa", 80, 10000) in full.skipped() and ("sgd_wa", 40, 10000) not in full.skipped()
+    assert fast.stops["sgd_wa"] == fast.lengths[-2] and full.stops["sgd_wa"] == full.lengths[-2]
     with pytest.raises(TypeError, match="fast"):
         headline_design("yes")
 

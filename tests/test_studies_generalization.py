@@ -22,7 +22,7 @@ def cache(tmp_path_factory):
 def study(cache):
     d = HeadlineDesign(headline_base(eps_x=1.0, n_test=200), lengths=(4, 6, 8), n_grid=(100, 300, 1000),
                        seeds=(0, 1), widths={4: 24, 6: 24, 8: 12}, steps_at_10=250, ntk_max=1000,
-                       n_min={8: 1000}, tune_grid=(1.0, 4.0), tune_lengths=(4,),
+                       n_min={8: 1000}, stops={"sgd_wa": 6}, tune_grid=(1.0, 4.0), tune_lengths=(4,),
                        width_grid=(12, 24, 48), width_lengths=(4,))
     return headline_study(d, cache_dir=cache, n_boot=50)
 
@@ -35,7 +35,9 @@ def test_study_checks_and_numbers(study):
     assert n["share_orth_square"] < 1e-9 < n["share_square"] and n["share_sin3z"] > 0.8
     assert n["sin_ridge"] < 0.5 and n["opt"] > 0
     table = study.table()   # glued as Markdown by the chapter ({glue:md})
-    assert "| method |" in table and "not run" in table  # the NTK's stop is shown
+    assert "| method |" in table and "not run (N L > 1,000)" in table  # the NTK's stop is shown
+    row = next(r for r in table.splitlines() if r.startswith("| SGD on W and A |"))
+    assert row.count("not run (budget)") == 1 and n["stop_sgd_wa"] == 6 and 0 <= n["stop_sgd_wa_err"] < 5
     assert all(isinstance(v, (int, float, str)) for v in n.values())
     assert {f"target{i + 1}" for i in range(3)} <= set(n) and n["target1"] == TARGETS[0]
 

@@ -45,6 +45,12 @@ def plot_shares(shares: dict):
     return fig
 
 
+def _label(study, method: str) -> str:
+    """The method's name, and where it stops when the budget stops it (the figures say so)."""
+    stop = study.design.stops.get(method)
+    return METHOD_LABELS[method] + ("" if stop is None else f" (L <= {stop}: budget)")
+
+
 def plot_curves(study):
     """One panel per method: mean test error (band: +-1 sd over seeds) against ``N`` for every ``L``."""
     methods = list(study.summary)
@@ -62,7 +68,7 @@ def plot_curves(study):
         if m == "ntk_ridge":
             ax.set_title(f"{METHOD_LABELS[m]}\n(runs only where N L <= {study.design.ntk_max:,})", fontsize=9)
         else:
-            ax.set_title(METHOD_LABELS[m], fontsize=9)
+            ax.set_title(_label(study, m).replace(" (", "\n("), fontsize=9)
         ax.set_xscale("log")
         ax.set_xlabel("samples N")
     np.atleast_1d(axes)[0].set_ylabel("standardized test error")
@@ -84,13 +90,13 @@ def plot_n_star(study):
             ok = np.array([st == "inside" for st in s.status])
             if ok.any():
                 ax.errorbar(Ls[ok], s.n_star[ok], yerr=[s.n_star[ok] - s.low[ok], s.high[ok] - s.n_star[ok]],
-                            fmt="o-", color=col, ms=4, capsize=2, label=METHOD_LABELS[m])
+                            fmt="o-", color=col, ms=4, capsize=2, label=_label(study, m))
             c = study.curves(m)
             above = [(L, c.x[np.isfinite(c.mean()[i])].max()) for i, (L, st) in enumerate(zip(Ls, s.status))
                      if st == "above grid"]
             if above:
                 ax.plot(*zip(*above), "^", mfc="none", color=col, ms=6,
-                        label=None if ok.any() else f"{METHOD_LABELS[m]}: not reached")
+                        label=None if ok.any() else f"{_label(study, m)}: not reached")
         s = study.summary["sgd_w"][t]
         # fits only where the verdict rule allows one, and only over the lengths that located N*
         if np.isfinite(s.n_star).sum() >= THRESHOLDS["min_lengths"] and math.isfinite(s.exponent):
@@ -173,12 +179,12 @@ def plot_front(study, target_index: int = 1, *, top: float = 1e30):
         ok = np.array([st == "inside" for st in s.status])
         if ok.any():
             ax.errorbar(s.lengths[ok], s.n_star[ok], yerr=[s.n_star[ok] - s.low[ok], s.high[ok] - s.n_star[ok]],
-                        fmt="o-", color=col, capsize=3, label=f"measured N*, {METHOD_LABELS[m]}")
+                        fmt="o-", color=col, capsize=3, label=f"measured N*, {_label(study, m)}")
         c = study.curves(m)
         above = [(L, c.x[np.isfinite(c.mean()[i])].max()) for i, (L, st) in enumerate(zip(s.lengths, s.status))
                  if st == "above grid"]
         if above:
-            ax.plot(*zip(*above), "^", mfc="none", color=col, ms=7, label=f"{METHOD_LABELS[m]}: more than this")
+            ax.plot(*zip(*above), "^", mfc="none", color=col, ms=7, label=f"{_label(study, m)}: more than this")
     ax.set_yscale("log")
     ax.set_ylim(10.0, top)
     _length_axis(ax, study.lengths)

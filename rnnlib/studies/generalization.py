@@ -138,7 +138,8 @@ class HeadlineStudy:
         """The table cell of ``N*``: value [interval], or why there is none."""
         s = self.summary[method][target]
         if not self.ran(method, L):
-            return f"not run (N L > {self.design.ntk_max:,})"
+            return "not run (budget)" if L > self.design.stops.get(method, math.inf) else \
+                f"not run (N L > {self.design.ntk_max:,})"
         i = list(s.lengths).index(L)
         c = self.curves(method)
         n_max = c.x[np.isfinite(c.mean()[list(c.groups).index(L)])].max()
@@ -196,6 +197,8 @@ class HeadlineStudy:
             if self.ran(m, self.lengths[-1]):
                 out[f"err_{m}_last"] = self.error(m, self.lengths[-1])
         out["ntk_stop_L2"] = self.ntk_stop(L2)
+        for m, L in d.stops.items():  # where a method stops for the budget, and its error there
+            out[f"stop_{m}"], out[f"stop_{m}_err"] = L, self.error(m, L)
         st = dict(zip(self.summary["sgd_w"][TARGETS[0]].lengths, self.summary["sgd_w"][TARGETS[0]].status))
         for key, status in (("not_reached_sgd_w_1", "above grid"), ("below_sgd_w_1", "below grid")):
             out[key] = ", ".join(str(L) for L in self.lengths if st[L] == status) or "none"
