@@ -8,6 +8,7 @@
 #   make lab     JupyterLab on chapters/ with live ipywidgets
 #   make bench   performance scripts in bench/
 #   make bench-book  time `make book` cold and warm, and its FLOP efficiency (opt-in: two full builds)
+#   make bench-test  time `make test` from a fresh clone of HEAD, .venv included (opt-in, about 6 minutes)
 #   make book-flops  the FLOP-efficiency measurement on a cold fast-profile build (small run)
 #   make pdf     the built book as one PDF, book.pdf next to its index.html (make book does it too;
 #                skipped when book.pdf is up to date, PDF_FORCE=1 prints it again)
@@ -51,7 +52,7 @@ UNIT_ENV   := RNNLIB_FAST=1 MPLBACKEND=Agg
 RNNLIB_SRC := $(shell find rnnlib -name '*.py' 2>/dev/null)
 NOTEBOOKS  := $(wildcard chapters/*.ipynb)
 
-.PHONY: help venv assets mathjax book book-fast pdf test test-unit test-notebooks test-book lab bench bench-book book-flops lint clean
+.PHONY: help venv assets mathjax book book-fast pdf test test-unit test-notebooks test-book lab bench bench-book bench-test book-flops lint clean
 
 help:
 	@echo "make book    build the full-fidelity book into $(FULL_HTML)"
@@ -59,6 +60,7 @@ help:
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make bench-book  time the full book build cold and warm (long; writes bench/book_times.json)"
+	@echo "make bench-test  time make test from a fresh clone, .venv included (writes bench/test_times.json)"
 	@echo "make assets  fetch the book's offline MathJax and widget manager from npm (book and test do it once)"
 	@echo "make pdf     print the built book into one PDF, book.pdf beside its index.html (make book does it)"
 	@echo "make clean   remove $(FULL_OUT)/"
@@ -265,6 +267,10 @@ bench: $(STAMP)
 # reports their times from bench/book_times.json.
 bench-book: $(STAMP)
 	$(PY) bench/book_times.py
+
+# Opt-in: `make test` from a fresh clone of HEAD, .venv included, timed per step (bench/test_times.json).
+bench-test: $(STAMP)
+	$(PY) bench/test_times.py
 
 # A small run of the FLOP-efficiency measurement (bench/book_flops.py): a cold fast-profile build into
 # _build/flops with its own sweep cache, then book_flop_efficiency and the breakdown of the build

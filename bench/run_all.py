@@ -264,6 +264,8 @@ def main(argv=None) -> dict:
     book_file = HERE / "book_times.json"
     book = json.loads(book_file.read_text()) if book_file.exists() else {}
     details["book"] = book or None
+    test_file = HERE / "test_times.json"  # written by the opt-in bench/test_times.py (make bench-test)
+    tests = json.loads(test_file.read_text()) if test_file.exists() else {}
     machine["load_average_at_end"] = list(os.getloadavg())
 
     main_t = details[f"threads_{threads[0]}"]
@@ -280,6 +282,8 @@ def main(argv=None) -> dict:
         "book_reexec_seconds": book.get("book_reexec_seconds"),
         # written by bench/book_times.py (bench/book_flops.py) after its cold build
         "book_flop_efficiency": (book.get("book_flop_efficiency") or {}).get("book_flop_efficiency"),
+        # issue 16: `make test` from a fresh clone, virtual environment included (bench/test_times.py)
+        "test_fresh_clone_seconds": tests.get("test_fresh_clone_seconds") if tests.get("exit_status") == 0 else None,
         "threads": threads[0],
         "machine": machine,
         "details": details,
