@@ -66,7 +66,8 @@ def run(target: str = "test", keep: bool = False) -> dict:
     work = Path(tempfile.mkdtemp(prefix="rnnlib-test-times-"))
     clone = work / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLIB_") and k not in ("MPLBACKEND", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RNNLIB_") and k not in ("MPLBACKEND", "VIRTUAL_ENV")}
     machine = machine_info()
     load_before = list(os.getloadavg())
     stamped: list[tuple[float, str]] = []
