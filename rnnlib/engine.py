@@ -73,14 +73,19 @@ def kind_key(config) -> str:
 def _compute(config, inputs: tuple, threads: int | None):
     """Run one config (in a worker): ``(result dict, arrays or None)``."""
     import torch
+    from threadpoolctl import threadpool_limits
     if threads is not None:
         torch.set_num_threads(threads)
-    # one torch thread per computation, whatever the executor: threaded products sum in another
-    # order, and a result must not depend on where it ran (serial, pool, cluster)
+    # one torch thread and one BLAS thread (numpy's) per computation, whatever the executor: threaded
+    # products sum in another order, and a result must not depend on where it ran (serial, pool,
+    # cluster).  In a pool, a BLAS thread pool per worker also spins against the other workers: an
+    # NTK point (eigh of 3,000 x 3,000) beside an SGD run took 41 and 38 s of wall with numpy's two
+    # threads and 20 and 22 s with one, on 2 cores.
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result = config.run(*inputs)
+        with threadpool_limits(1, user_api="blas"):
+            result = config.run(*inputs)
     finally:
         torch.set_num_threads(before)
     arrays = result.arrays() if callable(getattr(result, "arrays", None)) else None

@@ -154,6 +154,26 @@ def test_c5_a_run_uses_a_fixed_thread_count_whatever_the_caller_set():
     assert seen and set(seen) == {rnnlib.experiment.RUN_THREADS} == {1}
 
 
+def test_c5_a_computation_of_the_engine_uses_one_blas_thread():
+    """numpy's BLAS (eigh, products) also sums in another order on more threads, and in a pool each
+    worker's BLAS threads spin against the others: the engine runs every computation on one."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from rnnlib.engine import _compute
+
+    class Seen:
+        def run(self):
+            self.blas = sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+            return self
+
+        def to_dict(self):
+            return {"blas": self.blas}
+
+    with threadpool_limits(2, user_api="blas"):
+        assert _compute(Seen(), (), None)[0] == {"blas": [1]}
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {2}  # restored
+
+
 # -- 6. canonical configs ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spelling", ["z^2", "square", " z^2 ", "z ^ 2"])
