@@ -156,7 +156,8 @@ BOOK_CHECKS ?= 1
 
 # The pages are executed before Sphinx runs, BOOK_SLOTS at a time (default: the number of cores; a
 # page marked "execute_alone" in its notebook metadata, chapter 5, runs first with no other page
-# beside it), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
+# beside it, and chapter 8, "execute_last", after all others, unless the page's "cached_probe" says its
+# engine work is all cached), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
 # `jupyter-book build` then finds every page there and executes none. A failing cell stops the build
 # there, with its traceback. Reading a page from that cache, myst-nb writes it to _build/jupyter_execute
 # without its outputs, so --write-executed then writes the executed notebooks there (the nbval checks
