@@ -172,7 +172,7 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(JB_BUILD) build . --path-output . $(JB_FLAGS)
 	@# the executed notebooks (_build/jupyter_execute) are written while the PDF is printed from the HTML
 	$(EXECUTE) --path-output . --write-executed & written=$$!; status=0; \
-	  $(MAKE) pdf PDF_HTML=$(FULL_HTML) || status=$$?; wait $$written; exit $$status
+	  $(PDF_CMD) $(FULL_HTML) || status=$$?; wait $$written; exit $$status
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
 	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS) $(XDIST); fi
@@ -194,8 +194,9 @@ book-fast: $(STAMP) $(ASSETS_STAMP)
 # anyway. Needs a built book; without Chromium it warns and writes nothing.
 PDF_HTML ?= $(FULL_HTML)
 PDF_FORCE ?=
+PDF_CMD  = $(PY) _ext/book_pdf.py $(if $(filter-out 0,$(PDF_FORCE)),--force)
 pdf: $(STAMP)
-	$(PY) _ext/book_pdf.py $(PDF_HTML) $(if $(filter-out 0,$(PDF_FORCE)),--force)
+	$(PDF_CMD) $(PDF_HTML)
 
 # ---------------------------------------------------------------------------------------------
 # Tests
