@@ -166,19 +166,23 @@ BOOK_CHECKS ?= 1
 
 # The pages are executed before Sphinx runs, BOOK_SLOTS at a time (default: the number of cores; a
 # page marked "execute_alone" in its notebook metadata, chapter 5, runs first with no other page
-# beside it), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
+# beside it, and chapter 8, "execute_last", after all others, unless the page's "cached_probe" says its
+# engine work is all cached), straight into the execution cache that Jupyter Book reads (_ext/execute_book.py);
 # `jupyter-book build` then finds every page there and executes none. A failing cell stops the build
 # there, with its traceback. Reading a page from that cache, myst-nb writes it to _build/jupyter_execute
 # without its outputs, so --write-executed then writes the executed notebooks there (the nbval checks
 # of tests/test_executed_notebooks.py read them).
 BOOK_SLOTS ?=
 EXECUTE    := $(PY) _ext/execute_book.py $(if $(BOOK_SLOTS),--slots $(BOOK_SLOTS))
+# `jupyter-book` itself, without an optional import that costs 1.4 s of CPU per build (_ext/jb_build.py)
+JB_BUILD   := $(PY) _ext/jb_build.py
 
 book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 	$(EXECUTE) --path-output .
-	$(JB) build . --path-output . $(JB_FLAGS)
-	$(EXECUTE) --path-output . --write-executed
-	$(MAKE) pdf PDF_HTML=$(FULL_HTML)
+	$(JB_BUILD) build . --path-output . $(JB_FLAGS)
+	@# the executed notebooks (_build/jupyter_execute) are written while the PDF is printed from the HTML
+	$(EXECUTE) --path-output . --write-executed & written=$$!; status=0; \
+	  $(PDF_CMD) $(FULL_HTML) || status=$$?; wait $$written || status=$$?; exit $$status
 	if [ "$(BOOK_CHECKS)" != 0 ]; then \
 	  RNNLIB_BOOK_HTML=$(FULL_HTML) RNNLIB_SCREENSHOTS=$(FULL_OUT)/screenshots \
 	  $(PYTEST) -q -m "book or browser" $(BOOK_TESTS) $(XDIST); fi
@@ -189,7 +193,7 @@ book: $(STAMP) $(ASSETS_STAMP) $(FULL_OUT)/.rnnlib-sources
 book-fast: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(FAST_OUT)
 	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT)
-	$(FAST_ENV) $(JB) build . --path-output $(FAST_OUT) $(JB_FLAGS)
+	$(FAST_ENV) $(JB_BUILD) build . --path-output $(FAST_OUT) $(JB_FLAGS)
 	$(FAST_ENV) $(EXECUTE) --path-output $(FAST_OUT) --write-executed
 
 # The whole book as one PDF, offline: headless Chromium prints every page of _toc.yml once MathJax has
@@ -200,8 +204,9 @@ book-fast: $(STAMP) $(ASSETS_STAMP)
 # anyway. Needs a built book; without Chromium it warns and writes nothing.
 PDF_HTML ?= $(FULL_HTML)
 PDF_FORCE ?=
+PDF_CMD  = $(PY) _ext/book_pdf.py $(if $(filter-out 0,$(PDF_FORCE)),--force)
 pdf: $(STAMP)
-	$(PY) _ext/book_pdf.py $(PDF_HTML) $(if $(filter-out 0,$(PDF_FORCE)),--force)
+	$(PDF_CMD) $(PDF_HTML)
 
 # ---------------------------------------------------------------------------------------------
 # Tests

@@ -30,7 +30,14 @@ is the page's time in the previous run of this script (``<path-output>/_build/ex
 else ``EXPECTED_SECONDS``. A page whose metadata says ``"rnnlib": {"execute_last": true}`` starts only
 once every other page has finished: chapter 8's ledger reads the runs of chapters 3 to 7 from the
 engine cache, and started beside them on an empty cache it trained the same runs again in its own
-kernel (104 s in the cold full build, against about 20 s after them).
+kernel (104 s in the cold full build, against about 20 s after them). Both constraints exist for the
+cold build. A page whose metadata also names a ``cached_probe`` (chapters 5 and 8) is asked, in a process
+of its own, whether its engine work is all cached (``_ext/page_probe.py``); the question runs beside the
+first page marked alone, and until it is answered no other page starts beside that one and no page marked
+last starts. A page whose answer is yes is then scheduled as any other page (``_ext/page_schedule.py``).
+
+Widget model ids are random; each executed notebook's ids are renamed to ids derived from the page
+(``_ext/widget_ids.py``) before it is cached, so re-executing a page with widgets gives the same HTML.
 
 Each executed page prints myst-nb's line "<path>: Executed notebook in X seconds" (which
 bench/book_times.py reads). A failing cell prints its traceback, records it in the cache as myst-nb
@@ -41,24 +48,25 @@ kernels run in worker threads, results come back to the main thread.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
 import sys
 import tempfile
 import time
-import traceback
-from collections import deque
 from contextlib import nullcontext
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
+import page_probe  # noqa: E402
+import widget_ids  # noqa: E402
 from book_pdf import toc_documents  # noqa: E402
+from page_schedule import (DEFAULT_EXPECTED, Outcome, Page, PageFailed, execution_order,  # noqa: E402, F401
+                           run_pages)
 
 METADATA_KEY = "rnnlib"            # the notebook metadata this script reads
 ALONE_KEY = "execute_alone"        # ... and its flag: run this page with no other page beside it
@@ -73,104 +81,6 @@ EXPECTED_SECONDS = {
     "chapters/07_baselines_and_limits": 12, "chapters/08_claims_ledger": 14,
     "appendix/reproducibility": 5, "appendix/making_the_book": 3,
 }
-DEFAULT_EXPECTED = 10.0
-
-
-@dataclass(eq=False)
-class Page:
-    """One page to execute: its document name, source file, notebook as myst-nb reads it, and how to run it."""
-
-    doc: str
-    path: Path
-    nb: Any = None                      # nbformat.NotebookNode, executed in place
-    read_fmt: dict | None = None        # jupyter-cache's reader of a text notebook (None: .ipynb)
-    timeout: int | None = 600
-    allow_errors: bool = False
-    alone: bool = False
-    expected: float = DEFAULT_EXPECTED
-    in_temp: bool = False               # execute.run_in_temp: a temporary working directory
-    last: bool = False                  # start only when every page not marked last has finished
-
-
-@dataclass
-class Outcome:
-    """What executing a page gave: its time, and the error class name and traceback if a cell failed."""
-
-    seconds: float
-    error: str | None = None
-    traceback: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
-
-
-class PageFailed(RuntimeError):
-    """One or more pages failed; ``failures`` lists (document, error class name)."""
-
-    def __init__(self, failures: list[tuple[str, str]]):
-        self.failures = failures
-        super().__init__("; ".join(f"{doc}: {error}" for doc, error in failures))
-
-
-def execution_order(pages: list[Page]) -> tuple[list[Page], list[Page]]:
-    """(pages run alone, in reading order; the others, longest expected first, ties in reading order,
-    those marked last after all the others)."""
-    alone = [p for p in pages if p.alone]
-    rest = sorted((p for p in pages if not p.alone), key=lambda p: (p.last, -p.expected))
-    return alone, rest
-
-
-def run_pages(pages: list[Page], execute: Callable[[Page], Outcome], slots: int = 2,
-              report: Callable[[Page, Outcome], None] | None = None) -> list[tuple[Page, Outcome]]:
-    """Execute ``pages``: those marked alone first, one at a time, then the rest ``slots`` at a time.
-
-    ``execute(page)`` runs in a worker thread; ``report(page, outcome)`` runs in the calling thread as
-    each page finishes (so whatever it writes, e.g. the cache database, is written by one thread).
-    An exception from ``execute`` counts as that page's failure. After a failure no page is started;
-    those running finish and are reported, then ``PageFailed`` names every failed page.
-    Returns (page, outcome) in the order the pages finished.
-    """
-    if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
-        raise ValueError(f"slots must be a positive integer, got {slots!r}")
-    alone, rest = execution_order(pages)
-    order = {id(page): i for i, page in enumerate(rest)}
-    finished: list[tuple[Page, Outcome]] = []
-    failures: list[tuple[str, str]] = []
-
-    def guarded(page: Page) -> Outcome:
-        start = time.perf_counter()
-        try:
-            return execute(page)
-        except Exception as err:  # a dead kernel, an unreadable notebook: the page fails, with its name
-            return Outcome(time.perf_counter() - start, type(err).__name__, traceback.format_exc())
-
-    def finish(page: Page, outcome: Outcome) -> None:
-        finished.append((page, outcome))
-        if outcome.failed:
-            failures.append((page.doc, outcome.error))
-        if report is not None:
-            report(page, outcome)
-
-    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="execute-book") as pool:
-        for page in alone:
-            if failures:
-                break
-            finish(page, pool.submit(guarded, page).result())
-        queue, running = deque(rest), {}
-        while running or (queue and not failures):
-            while queue and not failures and len(running) < slots:
-                if queue[0].last and any(not p.last for p in running.values()):
-                    break  # a page marked last reads the others' results: wait until they are cached
-                page = queue.popleft()
-                running[pool.submit(guarded, page)] = page
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: order[id(running[f])]):
-                finish(running.pop(future), future.result())
-    if failures:
-        raise PageFailed(failures)
-    return finished
 
 
 # -- reading the book as myst-nb does -------------------------------------------------------------
@@ -234,10 +144,12 @@ def read_page(doc: str, nb_config, md_config, root: Path = ROOT, expected: dict 
     if any(PurePosixPath(path.as_posix()).match(p) for p in config.execution_excludepatterns):
         return None
     hints = {**EXPECTED_SECONDS, **(expected or {})}
+    ours = nb.metadata.get(METADATA_KEY, {})
+    probe = ours.get(page_probe.PROBE_KEY)
     return Page(doc, path, nb, reader.read_fmt, config.execution_timeout, config.execution_allow_errors,
-                bool(nb.metadata.get(METADATA_KEY, {}).get(ALONE_KEY, False)),
-                float(hints.get(doc, DEFAULT_EXPECTED)), bool(config.execution_in_temp),
-                bool(nb.metadata.get(METADATA_KEY, {}).get(LAST_KEY, False)))
+                bool(ours.get(ALONE_KEY, False)), float(hints.get(doc, DEFAULT_EXPECTED)),
+                bool(config.execution_in_temp), bool(ours.get(LAST_KEY, False)),
+                None if probe is None else page_probe.check_probe(probe))
 
 
 def execute_page(page: Page) -> Outcome:
@@ -248,6 +160,7 @@ def execute_page(page: Page) -> Outcome:
         result = single_nb_execution(page.nb, cwd=os.path.abspath(cwd), allow_errors=page.allow_errors,
                                      timeout=page.timeout, meta_override=True)
     error = None if result.err is None else type(result.err).__name__
+    widget_ids.canonicalize(page.nb, page.doc)  # before it is cached: the same page gives the same HTML
     return Outcome(result.time, error, result.exc_string)
 
 
@@ -367,8 +280,10 @@ def main(argv=None) -> int:
     for page in todo:
         writer.stage(page)
     start = time.perf_counter()
+    probe = functools.partial(page_probe.relax_constraints, todo, lambda p: p.probe,
+                              lambda p: Path(tempfile.gettempdir()) if p.in_temp else p.path.parent)
     try:
-        finished = run_pages(todo, execute_page, slots, _report(writer, times))
+        finished = run_pages(todo, execute_page, slots, _report(writer, times), probe)
     except PageFailed as err:
         print(f"execute_book: failed: {err}", file=sys.stderr, flush=True)
         return 1

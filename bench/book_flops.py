@@ -261,11 +261,12 @@ def efficiency(cache_dir: Path, log_text: str, build_seconds: float, executed: P
 
 def fast_build_commands(out: Path) -> list[list[str]]:
     """The commands of ``make book-fast`` into ``out``: ``_ext/execute_book.py`` executes the pages two
-    at a time into the execution cache, ``jupyter-book build`` reads them from it, then the executed
-    notebooks are written for the checks."""
-    py, jb = sys.executable, str(Path(sys.executable).with_name("jupyter-book"))
+    at a time into the execution cache, Jupyter Book's command line (``_ext/jb_build.py``) reads them from
+    it, then the executed notebooks are written for the checks."""
+    py = sys.executable
     execute = [py, str(ROOT / "_ext" / "execute_book.py"), "--path-output", str(out)]
-    return [execute, [jb, "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+    jb = [py, str(ROOT / "_ext" / "jb_build.py")]
+    return [execute, jb + ["build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
             execute + ["--write-executed"]]
 
 

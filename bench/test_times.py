@@ -40,7 +40,7 @@ STEPS = [("venv", re.compile(r"^Creating \.venv")),
          ("unit tests", re.compile(r"pytest tests -m \"not book and not browser\"")),
          ("offline assets", re.compile(r"^rm -rf _offline_assets")),
          ("pages", re.compile(r"execute_book\.py --path-output \S+$")),
-         ("sphinx", re.compile(r"jupyter-book build")),
+         ("sphinx", re.compile(r"jupyter-book build|jb_build\.py build")),
          ("executed notebooks", re.compile(r"execute_book\.py .*--write-executed")),
          ("pdf", re.compile(r"book_pdf\.py")),
          ("book checks", re.compile(r"pytest -m \"book or browser\""))]

@@ -131,6 +131,10 @@ def test_the_book_pages_are_read_as_myst_nb_reads_them():
     alone = [d for d, p in pages.items() if p.alone]
     assert alone == ["chapters/05_generalization"]
     assert [d for d, p in pages.items() if p.last] == ["chapters/08_claims_ledger"]
+    # both constraints are for the cold build: each page names the probe that lifts it when all is cached
+    assert pages["chapters/05_generalization"].probe == "rnnlib.studies.generalization:headline_cached"
+    assert pages["chapters/08_claims_ledger"].probe == "rnnlib.studies.ledger:ledger_inputs_cached"
+    assert [d for d, p in pages.items() if p.probe] == ["chapters/05_generalization", "chapters/08_claims_ledger"]
     # chapter 5's own mystnb metadata (its longer timeout) is honoured, as myst-nb honours it
     assert pages["chapters/05_generalization"].timeout == 2400 > pages["chapters/01_question"].timeout
 
@@ -251,3 +255,123 @@ def test_notebook_metadata_does_not_change_the_cache_key(tmp_path):
     cache = get_cache(str(tmp_path / "cache"))
     key = [cache.create_hashed_notebook(p.nb)[1] for p in (a, b, c)]
     assert key[0] == key[1] != key[2]
+
+
+# -- the probes that lift "alone" and "last" when a page's engine work is all cached (_ext/page_probe.py) ----
+
+PROBES = """
+import os, time
+def yes(): return True
+def no(): return False
+def truthy(): return 1
+def boom(): raise RuntimeError("the probe broke")
+def env(): return os.environ.get("RNNLIB_PROBE_TEST") == "1"
+def slow(): time.sleep(30)
+"""
+
+
+def test_a_probe_says_cached_only_when_its_function_returns_true(tmp_path, monkeypatch):
+    import page_probe
+
+    (tmp_path / "probe_mod.py").write_text(PROBES, encoding="utf-8")
+    names = [f"probe_mod:{name}" for name in ("yes", "no", "truthy", "boom", "env", "missing")]
+    answers = page_probe.engine_cached(names, tmp_path)        # one process asks them all, in turn
+    assert [k for k, (cached, _) in answers.items() if cached] == ["probe_mod:yes"]
+    assert "RuntimeError('the probe broke')" in answers["probe_mod:boom"][1]
+    assert "not all cached" in answers["probe_mod:no"][1] and "AttributeError" in answers["probe_mod:missing"][1]
+    monkeypatch.setenv("RNNLIB_PROBE_TEST", "1")        # the page's environment reaches the probe
+    assert page_probe.engine_cached(["probe_mod:env"], tmp_path)["probe_mod:env"][0] is True
+    slow = page_probe.engine_cached(["probe_mod:yes", "probe_mod:slow"], tmp_path, timeout=1.0)
+    assert not any(cached for cached, _ in slow.values()) and "no answer in 1 s" in slow["probe_mod:slow"][1]
+
+
+@pytest.mark.parametrize("name", ["probe_mod", "probe_mod:", "a b:c", ":f", 3, None])
+def test_a_probe_name_is_module_colon_function(name):
+    import page_probe
+
+    with pytest.raises(ValueError, match="cached_probe must be 'package.module:function'"):
+        page_probe.check_probe(name)
+
+
+def test_a_malformed_probe_in_the_metadata_stops_the_reading(tmp_path):
+    _write_ipynb(tmp_path / "a.ipynb", "1", {"rnnlib": {"execute_alone": True, "cached_probe": "no colon"}})
+    nb_config, md_config = eb.book_configs(ROOT)
+    with pytest.raises(ValueError, match="cached_probe"):
+        eb.read_page("a", nb_config, md_config, tmp_path)
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_alone_and_last_hold_unless_the_page_probe_says_cached(tmp_path, cached):
+    """Both branches, through a real probe process: cached, chapter 5 runs beside the others and chapter 8
+    starts as soon as a slot is free; not cached, chapter 5 runs first and alone and chapter 8 last."""
+    import page_probe
+
+    (tmp_path / "probe_mod.py").write_text(PROBES, encoding="utf-8")
+    probe = "probe_mod:yes" if cached else "probe_mod:no"
+    pages = [Page("a", tmp_path / "a.ipynb", expected=20), Page("b", tmp_path / "b.ipynb", expected=14),
+             Page("c", tmp_path / "c.ipynb", expected=9),
+             Page("ch5", tmp_path / "ch5.ipynb", alone=True, expected=13, probe=probe),
+             Page("ch8", tmp_path / "ch8.ipynb", last=True, expected=30, probe=probe)]
+    logged = []
+    relaxed = page_probe.relax_constraints(pages, lambda p: p.probe, lambda p: p.path.parent, logged.append)
+    assert [p.doc for p in relaxed] == (["ch5", "ch8"] if cached else [])
+    assert len(logged) == 2 and all((": all cached" in m) == cached for m in logged)
+    rec = Recorder(seconds=0.1)
+    run_pages(pages, rec, slots=2)
+    if cached:   # the longest expected first, whatever the flags said
+        assert rec.starts() == ["ch8", "a", "b", "ch5", "c"]
+        assert "ch5" in rec.alone_overlap or rec.events.index(("end", "ch5")) > rec.events.index(("start", "c"))
+    else:
+        assert rec.events[:2] == [("start", "ch5"), ("end", "ch5")]
+        assert rec.starts()[-1] == "ch8" and rec.events.index(("start", "ch8")) > max(
+            rec.events.index(("end", d)) for d in ("a", "b", "c"))
+
+
+def test_pages_without_constraints_are_not_probed(tmp_path):
+    import page_probe
+
+    pages = [Page("a", tmp_path / "a.ipynb", probe="probe_mod:missing")]      # neither alone nor last
+    assert page_probe.relax_constraints(pages, lambda p: p.probe, lambda p: p.path.parent,
+                                        lambda m: pytest.fail(m)) == []
+
+
+def _probe_clearing(pages, delay, log, rec):
+    def probe():
+        time.sleep(delay)
+        for page in pages:
+            page.alone = page.last = False
+        log.append(list(rec.starts()))    # the pages started before the probe answered
+    return probe
+
+
+def test_the_probe_runs_beside_the_first_alone_page_and_nothing_else_starts_before_it_answers():
+    pages = [Page("a", Path("a"), expected=20), Page("b", Path("b"), expected=14),
+             Page("ch5", Path("ch5"), alone=True, expected=13), Page("ch8", Path("ch8"), last=True, expected=30)]
+    log = []
+    rec = Recorder(seconds=0.3)
+    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[2], pages[3]], 0.1, log, rec))
+    assert log == [["ch5"]]
+    # ch5 started at once; once the probe cleared the marks, the others started while ch5 still ran,
+    # ch8 first (the longest expected) instead of last
+    assert rec.starts() == ["ch5", "ch8", "a", "b"]
+    assert rec.events.index(("start", "ch8")) < rec.events.index(("end", "ch5"))
+
+
+def test_a_probe_that_clears_nothing_or_fails_keeps_alone_and_last(capfd):
+    for probe in (lambda: None, lambda: 1 / 0):
+        pages = [Page("a", Path("a"), expected=20), Page("ch5", Path("ch5"), alone=True, expected=13),
+                 Page("b", Path("b"), expected=14), Page("ch8", Path("ch8"), last=True, expected=30)]
+        rec = Recorder(seconds=0.05)
+        run_pages(pages, rec, slots=2, probe=probe)
+        assert rec.events[:2] == [("start", "ch5"), ("end", "ch5")] and rec.starts() == ["ch5", "a", "b", "ch8"]
+        assert rec.events.index(("start", "ch8")) > max(rec.events.index(("end", d)) for d in ("a", "b"))
+    assert "the cache probe failed (ZeroDivisionError" in capfd.readouterr().err
+
+
+def test_without_an_alone_page_unmarked_pages_start_while_the_probe_runs():
+    pages = [Page("a", Path("a"), expected=20), Page("ch8", Path("ch8"), last=True, expected=30),
+             Page("b", Path("b"), expected=14)]
+    log = []
+    rec = Recorder(seconds=0.2)
+    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[1]], 0.1, log, rec))
+    assert log == [["a", "b"]] and rec.starts() == ["a", "b", "ch8"]

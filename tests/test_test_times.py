@@ -14,7 +14,7 @@ STAMPED = [(0.5, "Creating .venv with /usr/bin/python3.11"), (40.0, "touch .venv
            (45.0, 'RNNLIB_FAST=1 MPLBACKEND=Agg .venv/bin/python -m pytest tests -m "not book and not browser" -n 2'),
            (170.0, "rm -rf _offline_assets && mkdir -p _offline_assets/npm"),
            (175.0, "RNNLIB_FAST=1 .venv/bin/python _ext/execute_book.py --path-output _build/fast"),
-           (250.0, "RNNLIB_FAST=1 .venv/bin/jupyter-book build . --path-output _build/fast -W -n --keep-going"),
+           (250.0, "RNNLIB_FAST=1 .venv/bin/python _ext/jb_build.py build . --path-output _build/fast -W -n --keep-going"),
            (260.0, "RNNLIB_FAST=1 .venv/bin/python _ext/execute_book.py --path-output _build/fast --write-executed"),
            (262.0, ".venv/bin/python _ext/book_pdf.py _build/fast/_build/html"),
            (280.0, 'RNNLIB_BOOK_HTML=_build/fast/_build/html .venv/bin/python -m pytest -m "book or browser" tests/x.py'),

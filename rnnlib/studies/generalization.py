@@ -31,7 +31,8 @@ from ..share_kinds import LinearShares
 from ..rnn import ElmanRNN
 from ..smooth import SMOOTH_FUNCTIONS
 
-__all__ = ["TARGETS", "PRIOR_BOUNDS", "HeadlineStudy", "headline_study", "bound_samples", "key_of", "widths_text"]
+__all__ = ["TARGETS", "PRIOR_BOUNDS", "HeadlineStudy", "headline_study", "headline_cached", "bound_samples", "key_of",
+           "widths_text"]
 
 #: The three standardized test errors that define ``N*`` (fixed before the measurements).
 TARGETS = (0.9, 0.85, 0.8)
@@ -329,6 +330,34 @@ def _prior(widths: dict, token_dim: int, seeds, error: float) -> dict:
     return {label: bound_samples(np.array([factor[k, L] for L in widths]), error) for k, label in PRIOR_BOUNDS.items()}
 
 
+def _study_points(design: HeadlineDesign) -> tuple[list, dict, list]:
+    """(the headline's points, each contrast's points by name, the width points) of a tuned design."""
+    return design.points(), {k: v.points() for k, v in headline_contrasts(design).items()}, design.width_points()
+
+
+def headline_cached(design: HeadlineDesign | None = None, *, cache_dir=None) -> bool:
+    """Whether :func:`headline_study` of ``design`` would train nothing: every point it sends to its executor
+    (the step tuning, the headline, the contrasts, the width study) is in the engine's cache.
+
+    ``design`` defaults to :func:`rnnlib.tasks.headline_design` (chapter 5's; profile-aware). Reads the cached
+    step tunings, since the points depend on them, and computes nothing. Chapter 5's notebook metadata names
+    this function: the book's executor (_ext/execute_book.py) then runs the page beside the others instead of
+    alone. A wrong answer would only cost time: the study computes the same numbers wherever it runs.
+    """
+    if design is None:
+        from ..tasks import headline_design
+        design = headline_design()
+    if not isinstance(design, HeadlineDesign):
+        raise TypeError(f"design must be a HeadlineDesign or None, got {type(design).__name__}")
+    tune = design.tuning_points()
+    if not all(is_cached(tune, cache_dir)):
+        return False
+    if tune:
+        design = design.with_tuning(tuple(run_many(tune, cache_dir=cache_dir, progress=False)))
+    main, extra, wide = _study_points(design)
+    return all(is_cached(main + [p for pts in extra.values() for p in pts] + wide, cache_dir))
+
+
 def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_boot: int = 1000,
                    progress: bool = False) -> HeadlineStudy:
     """Run (or read) the headline and its contrasts through :func:`rnnlib.engine.run_many` and summarize.
@@ -346,11 +375,8 @@ def headline_study(design: HeadlineDesign, *, executor=None, cache_dir=None, n_b
     n_cached = int(sum(is_cached(tune, cache_dir)))
     tuning = tuple(run_many(tune, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5 (c)"))
     design = design.with_tuning(tuning) if tuning else design
-    contrasts = headline_contrasts(design)
-    main = design.points()
-    extra = {k: v.points() for k, v in contrasts.items()}
+    main, extra, wide = _study_points(design)
     points = main + [p for pts in extra.values() for p in pts]
-    wide = design.width_points()
     unique = list(dict.fromkeys(points + wide))  # a width point equal to a headline point runs once
     n_cached += int(sum(is_cached(unique, cache_dir)))
     res = run_many(points + wide, cache_dir=cache_dir, executor=executor, progress=progress, desc="chapter 5")

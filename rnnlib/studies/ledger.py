@@ -18,16 +18,17 @@ import math
 from dataclasses import dataclass
 
 from .. import ledger, theory
-from ..engine import run_many
+from ..engine import is_cached, run_many
 from ..headline_stats import THRESHOLDS as HEADLINE_THRESHOLDS
 from ..ledger_reads import LEVEL, across_seeds, measure_comparison, measure_headline, measure_headline_width
 from ..ledger_probes import PROBES, LedgerProbe, LedgerProbeConfig
 from ..tasks import steps_for_length
 from .checks import require
-from .generalization import headline_study, widths_text
-from .why import interference_runs
+from .generalization import headline_cached, headline_study, widths_text
+from .why import interference_configs, interference_runs
 
-__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study", "COMPARED", "THEORY_EPS"]
+__all__ = ["PROBES", "LedgerProbe", "LedgerProbeConfig", "LedgerStudy", "ledger_study", "ledger_inputs_cached",
+           "COMPARED", "THEORY_EPS"]
 
 #: The accuracy at which the threats to validity evaluate the theorem's requirements (the calculator's default).
 THEORY_EPS = 0.1
@@ -175,3 +176,20 @@ def ledger_study(*, headline, sgd, interference, m_init: int, l_forward: int, l_
              "pseudo_seeds": pseudo_seeds, "m_width_first": int(measured["width"]["widths"][0]),
              "m_width_last": int(measured["width"]["widths"][-1]), "int_m_first": iw[0], "int_m_last": iw[-1]}
     return LedgerStudy(measured, ledger.evaluate(measured), study, sizes)
+
+
+def ledger_inputs_cached(headline=None, interference=None, *, cache_dir=None) -> bool:
+    """Whether every run :func:`ledger_study` reads from other chapters is in the engine's cache: chapter 5's
+    headline (:func:`rnnlib.studies.generalization.headline_cached`) and chapter 6's interference runs.
+
+    The designs default to :mod:`rnnlib.tasks`' (the ones chapter 8 passes). The ledger's own probes (kind
+    ``ledger_probe``) do not count: only chapter 8 computes them. Chapter 8's notebook metadata names this
+    function: when it holds, the book's executor (_ext/execute_book.py) need not wait for every other page
+    before starting chapter 8, since its ledger would train nothing they train. A wrong answer would only
+    cost time (a run trained twice gives the same numbers).
+    """
+    if interference is None:
+        from ..tasks import interference_design
+        interference = interference_design()
+    return headline_cached(headline, cache_dir=cache_dir) and all(
+        is_cached(interference_configs(interference), cache_dir))

@@ -37,6 +37,7 @@ __all__ = [
     "InterferenceStudy",
     "LemmaStudy",
     "existence_study",
+    "interference_configs",
     "interference_runs",
     "interference_study",
     "lemma_study",
@@ -281,8 +282,13 @@ def interference_runs(design, *, cache_dir=None, executor=None) -> list:
     """The cached :class:`~rnnlib.interference.InterferenceRun` of every config of ``design`` (a
     :class:`rnnlib.tasks.InterferenceDesign`), in ``design.configs()`` order (``cache_dir``,
     ``executor`` as :func:`run_many`)."""
-    return run_many([InterferenceConfig(cfg, tuple(design.pair)) for cfg in design.configs()],
-                    cache_dir=cache_dir, executor=executor, progress=False, desc="interference")
+    return run_many(interference_configs(design), cache_dir=cache_dir, executor=executor, progress=False,
+                    desc="interference")
+
+
+def interference_configs(design) -> list[InterferenceConfig]:
+    """The engine configs of chapter 6's interference runs on ``design`` (``rnnlib.tasks.interference_design()``)."""
+    return [InterferenceConfig(cfg, tuple(design.pair)) for cfg in design.configs()]
 
 
 def interference_study(design, *, cache_dir=None, executor=None) -> InterferenceStudy:
