@@ -13,7 +13,7 @@ STAMPED = [(0.5, "Creating .venv with /usr/bin/python3.11"), (40.0, "touch .venv
            (41.0, ".venv/bin/ruff check rnnlib tests bench _ext"),
            (45.0, 'RNNLIB_FAST=1 MPLBACKEND=Agg .venv/bin/python -m pytest tests -m "not book and not browser" -n 2'),
            (170.0, "rm -rf _offline_assets && mkdir -p _offline_assets/npm"),
-           (175.0, "RNNLIB_FAST=1 .venv/bin/python _ext/execute_book.py --path-output _build/fast"),
+           (175.0, "RNNLIB_FAST=1 .venv/bin/python _ext/execute_book.py  --path-output _build/fast"),  # as make prints it
            (250.0, "RNNLIB_FAST=1 .venv/bin/python _ext/jb_build.py build . --path-output _build/fast -W -n --keep-going"),
            (260.0, "RNNLIB_FAST=1 .venv/bin/python _ext/execute_book.py --path-output _build/fast --write-executed"),
            (262.0, ".venv/bin/python _ext/book_pdf.py _build/fast/_build/html"),
