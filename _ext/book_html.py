@@ -183,16 +183,33 @@ def provenance(srcdir, environ=os.environ) -> dict:
             "seeds": SEEDS_POLICY, "versions": versions}
 
 
+#: The book's PDF (_ext/book_pdf.py) states the build's provenance once, on its first page, instead of
+#: at the end of every page: a page's print is reused while its content is unchanged, so a footer naming
+#: the commit would either reprint every page at each commit or show an older commit.
+PRINT_CSS = ("<style>@media print{.rnnlib-provenance{display:none}}"
+             "@media screen{.rnnlib-print-provenance{display:none}}</style>")
+
+
 def provenance_html(info: dict, seeds_href: str) -> str:
-    """The footer block of a notebook page (escaped HTML)."""
+    """The footer block of a notebook page (escaped HTML; hidden in print, see :data:`PRINT_CSS`)."""
     e = html.escape
     versions = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
-    return ('<aside class="rnnlib-provenance" id="provenance" aria-label="Provenance" '
+    return (PRINT_CSS + '<aside class="rnnlib-provenance" id="provenance" aria-label="Provenance" '
             'style="margin-top:2em;padding-top:.5em;border-top:1px solid #ccc;font-size:.85em">'
             '<p><strong>Provenance of this page.</strong> Executed when the book was built, at commit '
             f'<code class="rnnlib-commit">{e(info["commit"])}</code>; profile: <span class="rnnlib-profile">'
             f'{e(info["profile"])}</span>; seeds: <a href="{e(seeds_href)}">{e(info["seeds"])}</a>; '
             f'packages: <span class="rnnlib-versions">{versions}</span>.</p></aside>')
+
+
+def print_provenance_html(info: dict) -> str:
+    """The root page's print-only line: the provenance of the build the PDF was printed from."""
+    e = html.escape
+    versions = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
+    return (PRINT_CSS + '<p class="rnnlib-print-provenance" style="font-size:.85em">'
+            '<strong>Provenance of this print.</strong> Every page was executed when the book was built, at commit '
+            f'<code class="rnnlib-commit">{e(info["commit"])}</code>; profile: {e(info["profile"])}; seeds: '
+            f'{e(info["seeds"])}; packages: {versions}.</p>')
 
 
 def is_notebook(path: Path) -> bool:
@@ -244,6 +261,8 @@ def _add_provenance(app, pagename, context) -> None:
     info = getattr(app.env, "rnnlib_provenance", None)
     if info is None or "body" not in context or pagename not in app.env.found_docs:
         return
+    if pagename == app.config.root_doc:
+        context["body"] += print_provenance_html(info)
     if not is_notebook(Path(app.env.doc2path(pagename))):
         return
     # pathto() of the page itself is "#"

@@ -114,6 +114,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 # copied, so the first build after an empty output folder writes some pages again with the query
 # added, and nothing printed changes; the files themselves are digested below.
 ASSET_QUERY = re.compile(rb"\?v=[0-9a-f]{8}(?=[\"'])")
+#: A notebook page's provenance footer (_ext/book_html.py), hidden in print: it names the commit, so it
+#: would change every page's digest at each commit without changing what is printed.
+PROVENANCE = re.compile(rb'<aside class="rnnlib-provenance".*?</aside>', re.DOTALL)
 ASSET_FOLDERS = ("_static", "_images")    # what the printed pages load: styles, scripts, fonts, figures
 
 
@@ -123,9 +126,10 @@ def _asset_files(html_dir: Path) -> list[Path]:
 
 
 def page_digests(html_dir: Path, pages: list[str]) -> dict[str, str]:
-    """sha256 of each printed page's HTML (without Sphinx's "?v=" queries), and one of all the files under
-    _static/ and _images/ that the pages load."""
-    digests = {p: hashlib.sha256(ASSET_QUERY.sub(b"", (html_dir / p).read_bytes())).hexdigest() for p in pages}
+    """sha256 of each printed page's HTML (without Sphinx's "?v=" queries and the provenance footer, which
+    print hides), and one of all the files under _static/ and _images/ that the pages load."""
+    digests = {p: hashlib.sha256(PROVENANCE.sub(b"", ASSET_QUERY.sub(b"", (html_dir / p).read_bytes()))).hexdigest()
+               for p in pages}
     assets = hashlib.sha256()
     for f in _asset_files(html_dir):
         assets.update(f.relative_to(html_dir).as_posix().encode() + b"\0" + f.read_bytes())

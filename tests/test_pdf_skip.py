@@ -89,6 +89,18 @@ def test_sphinx_asset_queries_are_not_a_change_but_a_changed_asset_is(tmp_path):
     assert book_pdf.up_to_date(html, out, PAGES) is None
 
 
+def test_a_new_commit_in_the_provenance_footer_is_not_a_change(tmp_path):
+    # the footer names the commit and print hides it (the PDF's first page states it once)
+    html, out = _book(tmp_path)
+    footer = '<aside class="rnnlib-provenance" id="provenance"><p>at commit <code>{}</code></p></aside>'
+    (html / PAGES[0]).write_text("<html>page 0" + footer.format("abc1234") + "</html>")
+    before = book_pdf.page_digests(html, PAGES)
+    (html / PAGES[0]).write_text("<html>page 0" + footer.format("def5678 (uncommitted changes)") + "</html>")
+    assert book_pdf.page_digests(html, PAGES) == before
+    (html / PAGES[0]).write_text("<html>page 0, changed" + footer.format("def5678") + "</html>")
+    assert book_pdf.page_digests(html, PAGES)[PAGES[0]] != before[PAGES[0]]
+
+
 @pytest.mark.parametrize("workers", [0, -2, 1.5])
 def test_workers_must_be_a_positive_integer(tmp_path, workers):
     html, out = _book(tmp_path)

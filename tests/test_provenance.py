@@ -181,6 +181,21 @@ def test_every_notebook_page_has_a_provenance_footer(page):
     assert "seeds-and-determinism" in footer
 
 
+def test_the_footer_is_hidden_in_print_and_the_print_states_the_provenance_once():
+    info = {"commit": "abc1234", "profile": "fast", "seeds": "fixed", "versions": {"numpy": "2.0"}}
+    footer, once = book_html.provenance_html(info, "#s"), book_html.print_provenance_html(info)
+    assert "@media print{.rnnlib-provenance{display:none}}" in footer
+    assert 'class="rnnlib-print-provenance"' in once and "abc1234" in once and "@media screen" in once
+
+
+@pytest.mark.book
+@pytest.mark.skipif(not (HTML / "intro.html").is_file(), reason=f"no built book at {HTML}")
+def test_the_root_page_carries_the_provenance_of_the_print():
+    text = (HTML / "intro.html").read_text(encoding="utf-8")
+    m = re.search(r'<p class="rnnlib-print-provenance".*?</p>', text, re.S)
+    assert m and 'class="rnnlib-commit"' in m.group(0), "intro.html: no print-only provenance line"
+
+
 @pytest.mark.book
 @pytest.mark.skipif(not (HTML / "appendix" / "figures.html").is_file(), reason=f"no built figure index in {HTML}")
 def test_built_figure_index_lists_the_figures_with_links():
