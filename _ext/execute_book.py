@@ -65,8 +65,7 @@ sys.path.insert(0, str(ROOT / "_ext"))
 import page_probe  # noqa: E402
 import widget_ids  # noqa: E402
 from book_pdf import toc_documents  # noqa: E402
-from page_schedule import (DEFAULT_EXPECTED, Outcome, Page, PageFailed, execution_order,  # noqa: E402, F401
-                           run_pages)
+from page_schedule import DEFAULT_EXPECTED, Outcome, Page, PageFailed, run_pages  # noqa: E402, F401
 
 METADATA_KEY = "rnnlib"            # the notebook metadata this script reads
 ALONE_KEY = "execute_alone"        # ... and its flag: run this page with no other page beside it

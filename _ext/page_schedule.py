@@ -56,12 +56,10 @@ class PageFailed(RuntimeError):
         super().__init__("; ".join(f"{doc}: {error}" for doc, error in failures))
 
 
-def execution_order(pages: list[Page]) -> tuple[list[Page], list[Page]]:
-    """(pages run alone, in reading order; the others, longest expected first, ties in reading order,
-    those marked last after all the others)."""
-    alone = [p for p in pages if p.alone]
-    rest = sorted((p for p in pages if not p.alone), key=lambda p: (p.last, -p.expected))
-    return alone, rest
+def _rank(page: Page) -> tuple:
+    """Who starts first: pages marked alone (ties, i.e. all of them, in reading order), then the longest
+    expected, those marked last after all the others. Read afresh each time: the probe may clear marks."""
+    return (0,) if page.alone else (1, page.last, -page.expected)
 
 
 def _next_page(todo: list[Page], running: list[Page], slots: int, probing: bool) -> Page | None:
@@ -73,7 +71,7 @@ def _next_page(todo: list[Page], running: list[Page], slots: int, probing: bool)
     alone = [p for p in todo if p.alone]
     if alone:
         return None if running else alone[0]
-    page = min(todo, key=lambda p: (p.last, -p.expected))     # min is stable: ties in reading order
+    page = min(todo, key=_rank)     # min is stable: ties in reading order
     if page.last and (probing or any(not p.last for p in running)):
         return None  # a page marked last reads the others' results: wait until they are cached
     return page
@@ -95,7 +93,7 @@ def run_pages(pages: list[Page], execute: Callable[[Page], Outcome], slots: int 
     """
     if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
         raise ValueError(f"slots must be a positive integer, got {slots!r}")
-    todo = [p for p in pages if p.alone] + execution_order(pages)[1]
+    todo = sorted(pages, key=_rank)  # sorted is stable: ties in reading order
     order = {id(page): i for i, page in enumerate(todo)}
     finished: list[tuple[Page, Outcome]] = []
     failures: list[tuple[str, str]] = []
