@@ -39,7 +39,9 @@ Loaded through `sphinx.local_extensions` in _config.yml.
 
 from __future__ import annotations
 
+import ast
 import html
+import importlib.util
 import os
 import platform
 import subprocess
@@ -149,10 +151,23 @@ SEEDS_POLICY = ("fixed: every random draw takes an explicit seed from the chapte
 
 
 def library_version() -> str:
-    """``rnnlib.__version__`` of the library the notebooks import."""
-    import rnnlib
+    """``rnnlib.__version__`` of the library the notebooks import, read from its ``__init__.py`` (``ast``)
+    without importing it: the import brings torch, 1.4 s of CPU in Sphinx and again in _ext/execute_book.py
+    before its first page starts (issue 12's re-execution)."""
+    source = library_source()
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise RuntimeError(f"{source} assigns no __version__")
 
-    return rnnlib.__version__
+
+def library_source() -> Path:
+    """The ``__init__.py`` of the rnnlib that ``import rnnlib`` would load here, found without importing it."""
+    spec = importlib.util.find_spec("rnnlib")
+    if spec is None or not spec.origin:
+        raise RuntimeError("rnnlib is not importable here: the book needs the library installed (make venv)")
+    return Path(spec.origin).resolve()
 
 
 def git_commit(srcdir, run=subprocess.run) -> str:
@@ -224,7 +239,7 @@ def is_notebook(path: Path) -> bool:
 
 def _on_builder_inited(app) -> None:
     app.env.rnnlib_provenance = provenance(app.srcdir)
-    source = Path(__import__("rnnlib").__file__).resolve()
+    source = library_source()
     if Path(app.srcdir).resolve() not in source.parents:
         LOGGER.warning(f"[book_html] the book in {app.srcdir} is built with the rnnlib of {source.parent}; "
                        "put the book's own library first on the path")

@@ -25,11 +25,24 @@ import execute_book as eb  # noqa: E402
 from execute_book import Outcome, Page, PageFailed, run_pages  # noqa: E402
 
 
-class Recorder:
-    """A fake execute: sleeps, and records when each page started and ended and how many ran at once."""
+def _wait_for(condition, what: str, timeout: float = 20.0) -> None:
+    """Poll ``condition()`` until it holds; past ``timeout`` seconds, fail naming ``what`` (no test hangs)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.002)
 
-    def __init__(self, seconds=0.15, fail=()):
-        self.seconds, self.fail = seconds, set(fail)
+
+class Recorder:
+    """A fake execute: sleeps, and records when each page started and ended and how many ran at once.
+
+    ``until(recorder, page)``, if given, holds each page after its start until it returns True: the
+    orderings the tests assert then follow from events, not from sleeps racing each other on a loaded
+    machine (a page of 0.3 s against a probe of 0.1 s once failed under ``pytest -n 2``)."""
+
+    def __init__(self, seconds=0.15, fail=(), until=None):
+        self.seconds, self.fail, self.until = seconds, set(fail), until
         self.lock = threading.Lock()
         self.events: list[tuple[str, str]] = []
         self.running = 0
@@ -43,6 +56,8 @@ class Recorder:
             self.peak = max(self.peak, self.running)
             if self.running > 1:
                 self.alone_overlap.append(page.doc)
+        if self.until is not None:
+            _wait_for(lambda: self.until(self, page), f"the condition holding {page.doc}")
         time.sleep(self.seconds)
         with self.lock:
             self.running -= 1
@@ -61,7 +76,7 @@ def _pages(spec):
 
 def test_alone_pages_run_first_and_alone_then_two_at_a_time_longest_first():
     pages = _pages([("a", False, 5), ("b", False, 20), ("ch5", True, 13), ("c", False, 9), ("d", False, 14)])
-    rec = Recorder()
+    rec = Recorder(until=lambda r, page: page.alone or r.peak >= 2)   # b and d wait for each other
     reported = []
     main = threading.current_thread()
 
@@ -91,7 +106,7 @@ def test_a_page_marked_last_starts_once_every_other_page_has_finished():
 
 def test_slots_bound_the_pages_running_at_once():
     pages = _pages([(f"p{i}", False, i) for i in range(6)])
-    rec = Recorder(seconds=0.05)
+    rec = Recorder(seconds=0.05, until=lambda r, page: r.peak >= 3)   # the first three wait for each other
     run_pages(pages, rec, slots=3)
     assert rec.peak == 3
     rec1 = Recorder(seconds=0.02)
@@ -244,6 +259,21 @@ def test_executed_pages_are_found_by_myst_nb_in_the_cache_and_a_failing_cell_fai
         eb.write_executed(pages + [eb.read_page("bad", nb_config, md_config, tmp_path)], writer, folder)
 
 
+@pytest.mark.executor
+def test_stopping_the_kernel_at_once_loses_no_output(tmp_path):
+    """execute_page kills the kernel when the last cell has replied (no graceful shutdown): every output,
+    up to the last line of a long stream and a display, is in the executed notebook."""
+    _write_ipynb(tmp_path / "p.ipynb", "for i in range(3000):\n    print(i)\n"
+                 "from IPython.display import display\ndisplay({'text/plain': 'the end'}, raw=True)")
+    nb = nbformat.read(tmp_path / "p.ipynb", as_version=4)
+    outcome = eb.execute_page(Page("p", tmp_path / "p.ipynb", nb=nb, timeout=60))
+    assert not outcome.failed, outcome.traceback
+    outputs = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert text.split() == [str(i) for i in range(3000)]
+    assert outputs[-1].output_type == "display_data" and outputs[-1].data["text/plain"] == "the end"
+
+
 def test_notebook_metadata_does_not_change_the_cache_key(tmp_path):
     from jupyter_cache import get_cache
 
@@ -335,9 +365,10 @@ def test_pages_without_constraints_are_not_probed(tmp_path):
                                         lambda m: pytest.fail(m)) == []
 
 
-def _probe_clearing(pages, delay, log, rec):
+def _probe_clearing(pages, started, log, rec):
+    """A probe that answers once the pages named in ``started`` have started, and clears ``pages``' marks."""
     def probe():
-        time.sleep(delay)
+        _wait_for(lambda: set(started) <= set(rec.starts()), f"{started} to start")
         for page in pages:
             page.alone = page.last = False
         log.append(list(rec.starts()))    # the pages started before the probe answered
@@ -348,8 +379,9 @@ def test_the_probe_runs_beside_the_first_alone_page_and_nothing_else_starts_befo
     pages = [Page("a", Path("a"), expected=20), Page("b", Path("b"), expected=14),
              Page("ch5", Path("ch5"), alone=True, expected=13), Page("ch8", Path("ch8"), last=True, expected=30)]
     log = []
-    rec = Recorder(seconds=0.3)
-    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[2], pages[3]], 0.1, log, rec))
+    # ch5 runs until ch8 has started: the probe's answer must let ch8 start beside it
+    rec = Recorder(seconds=0.01, until=lambda r, page: page.doc != "ch5" or "ch8" in r.starts())
+    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[2], pages[3]], ["ch5"], log, rec))
     assert log == [["ch5"]]
     # ch5 started at once; once the probe cleared the marks, the others started while ch5 still ran,
     # ch8 first (the longest expected) instead of last
@@ -372,6 +404,6 @@ def test_without_an_alone_page_unmarked_pages_start_while_the_probe_runs():
     pages = [Page("a", Path("a"), expected=20), Page("ch8", Path("ch8"), last=True, expected=30),
              Page("b", Path("b"), expected=14)]
     log = []
-    rec = Recorder(seconds=0.2)
-    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[1]], 0.1, log, rec))
+    rec = Recorder(seconds=0.01, until=lambda r, page: bool(log))   # a and b run until the probe answered
+    run_pages(pages, rec, slots=2, probe=_probe_clearing([pages[1]], ["a", "b"], log, rec))
     assert log == [["a", "b"]] and rec.starts() == ["a", "b", "ch8"]

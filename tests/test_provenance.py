@@ -52,6 +52,17 @@ def test_git_commit_outside_a_checkout(tmp_path):
     assert book_html.git_commit(tmp_path, run=run) == "unknown (not a git checkout)"
 
 
+def test_the_library_version_is_read_without_importing_the_library():
+    """Sphinx and the page executor read rnnlib's version from its source: importing it brings torch."""
+    import rnnlib
+
+    assert book_html.library_version() == rnnlib.__version__
+    code = ("import sys; sys.path.insert(0, '_ext'); import book_html; v = book_html.library_version(); "
+            "print(v, 'torch' in sys.modules, 'rnnlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [rnnlib.__version__, "False", "False"]
+
+
 @pytest.mark.parametrize("env, profile", [({"RNNLIB_FAST": "1"}, "fast"), ({}, "full"), ({"RNNLIB_FAST": "0"}, "full")])
 def test_provenance_names_the_profile_and_versions(env, profile):
     info = book_html.provenance(ROOT, environ=env)
@@ -112,8 +123,46 @@ def test_figure_index_reports_missing_functions_and_bad_cells(tmp_path):
     (tmp_path / "chapters").mkdir()
     path.rename(tmp_path / "chapters" / "x.ipynb")
     table, problems = figure_index.index_markdown(tmp_path, ["chapters/x"])
-    assert any("cannot be imported" in p for p in problems)
+    assert any("sgd.plot_nothing_like_this cannot be found" in p for p in problems)
     assert any("does not parse" in p for p in problems)
+
+
+def test_figure_index_reads_docstrings_from_the_source_as_an_import_would_give_them():
+    """The index reads each drawing function's docstring with ``ast`` (no torch in Sphinx); through a
+    package's re-exports it finds the same first sentence as the imported function's ``__doc__``."""
+    import importlib
+
+    functions = {u.function for p in CHAPTERS
+                 for u in figure_index.scan_notebook(p, str(p.relative_to(ROOT).with_suffix("")))[0]}
+    assert len(functions) >= 20
+    for function in sorted(functions):
+        module, _, name = function.rpartition(".")
+        doc = getattr(importlib.import_module(module), name).__doc__
+        expected = " ".join(doc.strip().split("\n\n")[0].split()).split(". ")[0]
+        summary, problem = figure_index.describe(function)
+        assert not problem and summary.rstrip(".") == expected.rstrip("."), function
+
+
+def test_figure_index_follows_a_re_export_to_the_definition(tmp_path):
+    pkg = tmp_path / "lib" / "plots"
+    pkg.mkdir(parents=True)
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("from .curves import plot_x as plot_y\nfrom ..plots import curves\n")
+    (pkg / "curves.py").write_text('def plot_x():\n    """Draws x. More.\n\n    Details."""\n')
+    assert figure_index.describe("lib.plots.plot_y", tmp_path) == ("Draws x.", "")
+    assert figure_index.describe("lib.plots.curves.plot_x", tmp_path) == ("Draws x.", "")
+    summary, problem = figure_index.describe("lib.plots.plot_x", tmp_path)   # not bound in the package
+    assert summary is None and "lib.plots.plot_x cannot be found" in problem
+
+
+def test_the_figure_index_imports_neither_the_library_nor_torch():
+    code = ("import sys; sys.path.insert(0, '_ext'); import figure_index as f, pathlib; "
+            "docs = [str(p.with_suffix('')) for p in sorted(pathlib.Path('chapters').glob('*.ipynb'))]; "
+            "table, problems = f.index_markdown(pathlib.Path('.'), docs); assert not problems, problems; "
+            "print(table.count('| `'), 'torch' in sys.modules, 'rnnlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    rows, torch, rnnlib = out.split()
+    assert int(rows) >= 20 and (torch, rnnlib) == ("False", "False")
 
 
 def test_figure_index_of_the_real_chapters_lists_every_glued_figure():
