@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import ast
 import html
-import importlib.util
 import os
 import platform
 import subprocess
@@ -163,11 +162,14 @@ def library_version() -> str:
 
 
 def library_source() -> Path:
-    """The ``__init__.py`` of the rnnlib that ``import rnnlib`` would load here, found without importing it."""
-    spec = importlib.util.find_spec("rnnlib")
-    if spec is None or not spec.origin:
+    """The ``__init__.py`` of the rnnlib that ``import rnnlib`` would load here, found without importing it
+    (``figure_index.library_root``, where the figure index reads the drawing functions' docstrings)."""
+    import figure_index
+
+    root = figure_index.library_root("rnnlib")
+    if root is None:
         raise RuntimeError("rnnlib is not importable here: the book needs the library installed (make venv)")
-    return Path(spec.origin).resolve()
+    return root / "rnnlib" / "__init__.py"
 
 
 def git_commit(srcdir, run=subprocess.run) -> str:

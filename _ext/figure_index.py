@@ -16,6 +16,8 @@ package's ``__init__`` (``from .sgd import plot_x``) is followed to the module t
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +135,19 @@ def scan_notebook(path: Path, docname: str) -> tuple[list[FigureUse], list[str]]
     return list(dict.fromkeys(uses)), problems
 
 
+def library_root(package: str = "rnnlib") -> Path | None:
+    """The folder holding ``package``, the one ``import package`` would load here (the library the notebooks
+    import), found without importing it; None when it is not importable."""
+    spec = importlib.util.find_spec(package)
+    return Path(spec.origin).resolve().parents[1] if spec is not None and spec.origin else None
+
+
+@functools.lru_cache(maxsize=None)
+def _module_tree(path: Path) -> ast.Module:
+    """The parsed source of ``path``, once per build (the index looks up several functions per module)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def _module_file(module: str, root: Path) -> Path | None:
     """The source file of the dotted ``module`` under ``root`` (a module or a package's ``__init__``)."""
     base = root.joinpath(*module.split("."))
@@ -147,7 +162,7 @@ def _definition(module: str, name: str, root: Path, depth: int = 0) -> ast.AST |
     path = _module_file(module, root)
     if path is None or depth > 5:
         return None
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _module_tree(path)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             return node
@@ -163,11 +178,13 @@ def _definition(module: str, name: str, root: Path, depth: int = 0) -> ast.AST |
     return None
 
 
-def describe(function: str, root: Path = Path(__file__).resolve().parents[1]) -> tuple[str | None, str]:
+def describe(function: str, root: Path | None = None) -> tuple[str | None, str]:
     """(first docstring line or None, problem or "") of a dotted ``rnnlib.plots`` function, read from
-    its source under ``root`` (the repository)."""
+    its source under ``root`` (default: where ``import rnnlib`` would load the library from, as the
+    notebooks do; :func:`library_root`)."""
     module, _, name = function.rpartition(".")
-    node = _definition(module, name, root)
+    root = library_root(function.partition(".")[0]) if root is None else root
+    node = None if root is None else _definition(module, name, root)
     if node is None:
         return None, f"{function} cannot be found in the library's source"
     # the first sentence of the docstring's first paragraph
