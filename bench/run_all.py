@@ -21,8 +21,11 @@ position labelled, output scale 0.3, the practical step size):
   over the rate of a 2048 x 2048 float32 matrix product timed in the same rounds.
 - ``ntk_gram_seconds``: :func:`rnnlib.ntk.ntk_gram` at N = 1000, L = 10, m = 512 in a fresh
   subprocess, with its peak resident memory (null while rnnlib.ntk does not exist).
-- ``book_cold_seconds``, ``book_warm_seconds``: read from bench/book_times.json, written by the
-  opt-in ``bench/book_times.py`` (it runs the full ``make book`` twice and takes long).
+- ``book_cold_seconds``, ``book_warm_seconds``, ``book_reexec_seconds`` (and its runs),
+  ``book_flop_efficiency``, ``test_fresh_clone_seconds``: the figures of the opt-in runs
+  (``bench/book_times.py``, which builds the full book several times, and ``bench/test_times.py``), put
+  back from their own JSON files by the functions those scripts write them with, so that rewriting
+  results.json keeps them and their details (:func:`merge_opt_in_figures`).
 
 Threads: every benchmark runs with 1 torch thread and with one per core (``--threads``); the
 top-level keys of results.json come from the first entry, 1 by default.  One thread measures the
@@ -261,11 +264,6 @@ def main(argv=None) -> dict:
     print("NTK Gram ...", flush=True)
     ntk = bench_ntk(reps=1 if q else 3)
     details["ntk"] = ntk
-    book_file = HERE / "book_times.json"
-    book = json.loads(book_file.read_text()) if book_file.exists() else {}
-    details["book"] = book or None
-    test_file = HERE / "test_times.json"  # written by the opt-in bench/test_times.py (make bench-test)
-    tests = json.loads(test_file.read_text()) if test_file.exists() else {}
     machine["load_average_at_end"] = list(os.getloadavg())
 
     main_t = details[f"threads_{threads[0]}"]
@@ -276,22 +274,35 @@ def main(argv=None) -> dict:
         "fraction_of_sgemm_peak_m512": main_t["step_m512"]["fraction_of_peak"]["median"],
         "ntk_gram_seconds": None if ntk is None else ntk["seconds"],
         "ntk_gram_peak_memory_mb": None if ntk is None else ntk["peak_rss_mb"],
-        "book_cold_seconds": book.get("book_cold_seconds"),
-        "book_warm_seconds": book.get("book_warm_seconds"),
-        # issue 12: the whole book re-executed with the engine cache filled (bench/book_times.py)
-        "book_reexec_seconds": book.get("book_reexec_seconds"),
-        # written by bench/book_times.py (bench/book_flops.py) after its cold build
-        "book_flop_efficiency": (book.get("book_flop_efficiency") or {}).get("book_flop_efficiency"),
-        # issue 16: `make test` from a fresh clone, virtual environment included (bench/test_times.py)
-        "test_fresh_clone_seconds": tests.get("test_fresh_clone_seconds") if tests.get("exit_status") == 0 else None,
+        "book_cold_seconds": None, "book_warm_seconds": None, "book_reexec_seconds": None,
+        "book_flop_efficiency": None, "test_fresh_clone_seconds": None,
         "threads": threads[0],
         "machine": machine,
         "details": details,
     }
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    out = Path(args.out)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    results = merge_opt_in_figures(out)
     print_table(results)
     print(f"\nwrote {args.out}")
     return results
+
+
+def merge_opt_in_figures(path: Path) -> dict:
+    """Put the figures of the opt-in runs into ``path`` as those runs write them, from their own JSON: the
+    book builds (``bench/book_times.json``, ``make bench-book``: book times, re-executions, FLOP efficiency)
+    and ``make test`` from a fresh clone (``bench/test_times.json``, ``make bench-test``, if it passed).
+    Returns the merged results."""
+    import book_times
+    import test_times
+
+    book_file, test_file = HERE / "book_times.json", HERE / "test_times.json"
+    if book_file.exists():
+        book_times.write_results(json.loads(book_file.read_text()), path)
+    tests = json.loads(test_file.read_text()) if test_file.exists() else {}
+    if tests.get("exit_status") == 0:
+        test_times.write_results(tests, path)
+    return json.loads(path.read_text())
 
 
 # ensemble16_vs_sequential_m128 is measured but no longer a target (issue 16): a step is bound by

@@ -104,3 +104,38 @@ def test_the_re_execution_is_repeated_and_its_slowest_run_is_the_figure(tmp_path
     assert result["chapter_reexec_seconds"] == {"chapters/01_question": 44.0}
     assert set(result["load_average_per_build"]) == {"cold", "warm", "reexec", "reexec_1", "reexec_2"}
     assert json.loads((tmp_path / "t.json").read_text())["book_reexec_seconds"] == 44.0
+
+
+def test_make_bench_keeps_the_opt_in_figures_as_their_scripts_write_them(tmp_path, monkeypatch):
+    """bench/run_all.py rewrites results.json: the book's and the fresh-clone test's figures, details included,
+    come back from bench/book_times.json and bench/test_times.json exactly as bench-book and bench-test put them."""
+    import run_all
+    import test_times
+
+    book = {"book_cold_seconds": 620.0, "book_warm_seconds": 6.0, "book_reexec_seconds": 40.0,
+            "book_reexec_seconds_runs": [40.0, 35.0], "chapter_cold_seconds": {"a": 1.0},
+            "chapter_warm_seconds": {"a": 0.0}, "chapter_warm_status": {"a": "x"}, "chapter_reexec_seconds": {"a": 2.0},
+            "load_average_per_build": {}, "machine": {"cores": 2},
+            "book_flop_efficiency": {"book_flop_efficiency": 0.41, "breakdown_seconds": {"pages": 597.0}}}
+    tests = {"test_fresh_clone_seconds": 283.4, "exit_status": 0, "steps": {"venv": 27.0}, "load_before": [1.0],
+             "load_after": [2.0], "machine": {"cores": 2}, "uv_cache_present": True}
+    (tmp_path / "book_times.json").write_text(json.dumps(book))
+    (tmp_path / "test_times.json").write_text(json.dumps(tests))
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    merged = tmp_path / "results.json"
+    merged.write_text(json.dumps({"step_vs_torch_m128": 1.9, "details": {"threads_1": {}}}))
+    out = run_all.merge_opt_in_figures(merged)
+
+    expected = tmp_path / "expected.json"
+    expected.write_text(json.dumps({"step_vs_torch_m128": 1.9, "details": {"threads_1": {}}}))
+    book_times.write_results(book, expected)
+    test_times.write_results(tests, expected)
+    assert out == json.loads(expected.read_text())
+    assert out["book_reexec_seconds_runs"] == [40.0, 35.0] and out["test_fresh_clone_seconds"] == 283.4
+    assert out["details"]["test_times"]["steps"] == {"venv": 27.0}
+    assert out["details"]["book_flop_efficiency"]["breakdown_seconds"] == {"pages": 597.0}
+    assert out["step_vs_torch_m128"] == 1.9 and out["details"]["threads_1"] == {}
+
+    (tmp_path / "test_times.json").write_text(json.dumps({**tests, "exit_status": 2}))   # a failed make test
+    merged.write_text(json.dumps({"details": {}}))
+    assert "test_fresh_clone_seconds" not in run_all.merge_opt_in_figures(merged)
